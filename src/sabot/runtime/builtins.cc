@@ -1,0 +1,23 @@
+// The one list of built-in operators and connectors. Adding an operator or connector
+// means adding its Register call here (docs/adding_an_operator.md).
+#include "sabot/connectors/collect_sink.h"
+#include "sabot/connectors/file/file_options.h"
+#include "sabot/connectors/generator_source.h"
+#include "sabot/connectors/print_sink.h"
+#include "sabot/connectors/table_source.h"
+#include "sabot/operators/stateless.h"
+#include "sabot/runtime/operator_registry.h"
+
+namespace sabot {
+
+Status RegisterBuiltins(OperatorRegistry* registry) {
+  ARROW_RETURN_NOT_OK(RegisterStatelessOperators(registry));
+  ARROW_RETURN_NOT_OK(RegisterGeneratorSource(registry));
+  ARROW_RETURN_NOT_OK(RegisterTableSource(registry));
+  ARROW_RETURN_NOT_OK(RegisterCollectSinks(registry));
+  ARROW_RETURN_NOT_OK(RegisterPrintSink(registry));
+  ARROW_RETURN_NOT_OK(RegisterFileConnectors(registry));
+  return Status::OK();
+}
+
+}  // namespace sabot

@@ -1,0 +1,156 @@
+#include "sabot/runtime/input_gate.h"
+
+#include <algorithm>
+
+#include "sabot/common/time.h"
+
+namespace sabot {
+
+InputGate::InputGate(std::vector<int> channel_ports, int capacity)
+    : capacity_(std::max(1, capacity)),
+      channels_(channel_ports.size()),
+      current_watermark_(kMinWatermark) {
+  for (size_t c = 0; c < channel_ports.size(); ++c) {
+    channels_[c].port = channel_ports[c];
+    channels_[c].watermark = kMinWatermark;
+  }
+}
+
+Status InputGate::Push(int channel, StreamElement element) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  Channel& ch = channels_[channel];
+  while (!cancelled_ && static_cast<int>(ch.queue.size()) >= capacity_) {
+    ch.producer_waiting = true;
+    ch.not_full.wait(lock);
+  }
+  if (cancelled_) return Status::Cancelled("job cancelled");
+  ch.queue.push_back(std::move(element));
+  if (consumer_waiting_) not_empty_.notify_one();
+  return Status::OK();
+}
+
+void InputGate::Post(std::function<Status()> action) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  actions_.push_back(std::move(action));
+  if (consumer_waiting_) not_empty_.notify_one();
+}
+
+Status InputGate::RunPendingActions() {
+  std::deque<std::function<Status()>> actions;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) return Status::Cancelled("job cancelled");
+    actions.swap(actions_);
+  }
+  for (auto& action : actions) ARROW_RETURN_NOT_OK(action());
+  return Status::OK();
+}
+
+void InputGate::Cancel() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cancelled_ = true;
+  not_empty_.notify_all();
+  for (auto& ch : channels_) ch.not_full.notify_all();
+}
+
+int64_t InputGate::MinChannelWatermark() const {
+  int64_t min = kMaxWatermark;
+  for (const auto& ch : channels_) {
+    if (!ch.ended) min = std::min(min, ch.watermark);
+  }
+  return min;
+}
+
+bool InputGate::BarrierAligned() const {
+  return pending_barrier_ >= 0 && num_blocked_ + num_ended_ == num_channels();
+}
+
+void InputGate::UnblockChannels() {
+  for (auto& ch : channels_) ch.blocked = false;
+  num_blocked_ = 0;
+  pending_barrier_ = -1;
+}
+
+Result<GateEvent> InputGate::Next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const int n = num_channels();
+  while (true) {
+    if (cancelled_) return Status::Cancelled("job cancelled");
+    if (!actions_.empty()) {
+      auto action = std::move(actions_.front());
+      actions_.pop_front();
+      lock.unlock();
+      ARROW_RETURN_NOT_OK(action());
+      lock.lock();
+      continue;
+    }
+    int found = -1;
+    for (int k = 0; k < n; ++k) {
+      int c = (next_channel_ + k) % n;
+      if (!channels_[c].blocked && !channels_[c].queue.empty()) {
+        found = c;
+        break;
+      }
+    }
+    if (found < 0) {
+      if (num_ended_ == n) return GateEvent{StreamElement::EndOfInput(), 0};
+      consumer_waiting_ = true;
+      not_empty_.wait(lock);
+      consumer_waiting_ = false;
+      continue;
+    }
+    next_channel_ = (found + 1) % n;
+    Channel& ch = channels_[found];
+    StreamElement element = std::move(ch.queue.front());
+    ch.queue.pop_front();
+    if (ch.producer_waiting) {
+      ch.producer_waiting = false;
+      ch.not_full.notify_one();
+    }
+    switch (element.kind) {
+      case StreamElement::Kind::kBatch:
+        return GateEvent{std::move(element), ch.port};
+      case StreamElement::Kind::kWatermark: {
+        ch.watermark = std::max(ch.watermark, element.value);
+        int64_t merged = MinChannelWatermark();
+        if (merged > current_watermark_) {
+          current_watermark_ = merged;
+          return GateEvent{StreamElement::Watermark(merged), 0};
+        }
+        break;
+      }
+      case StreamElement::Kind::kBarrier: {
+        if (pending_barrier_ >= 0 && element.value != pending_barrier_) {
+          return Status::Invalid("barrier ", element.value, " arrived while aligning barrier ",
+                                 pending_barrier_);
+        }
+        pending_barrier_ = element.value;
+        ch.blocked = true;
+        ++num_blocked_;
+        if (BarrierAligned()) {
+          int64_t id = pending_barrier_;
+          UnblockChannels();
+          return GateEvent{StreamElement::Barrier(id), 0};
+        }
+        break;
+      }
+      case StreamElement::Kind::kEndOfInput: {
+        ch.ended = true;
+        ++num_ended_;
+        if (BarrierAligned()) {
+          int64_t id = pending_barrier_;
+          UnblockChannels();
+          return GateEvent{StreamElement::Barrier(id), 0};
+        }
+        int64_t merged = MinChannelWatermark();
+        if (num_ended_ < n && merged > current_watermark_) {
+          current_watermark_ = merged;
+          return GateEvent{StreamElement::Watermark(merged), 0};
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace sabot

@@ -1,0 +1,90 @@
+// The inbox of one task: a bounded channel per upstream producer subtask plus the
+// task's mailbox of actions. Producers block in Push() while their channel is full, so a
+// slow consumer back-pressures its producers. The consumer reads in Next(), which merges
+// channels fairly and turns per-channel control elements into task-level events:
+// watermark = minimum over channels that have not ended, a barrier once it arrived on
+// every channel (channels that delivered it are not read until then: aligned
+// checkpoints), end of input once every channel ended.
+//
+// Threads: any number of producer threads (one per channel) call Push(); one consumer
+// thread calls Next()/RunPendingActions(); any thread may Post() or Cancel().
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "sabot/common/status.h"
+#include "sabot/runtime/stream_element.h"
+
+namespace sabot {
+
+/// An element as the consuming task sees it: control elements are already merged over
+/// channels; `port` is the operator input a batch arrived on.
+struct GateEvent {
+  StreamElement element;
+  int port = 0;
+};
+
+class InputGate {
+ public:
+  /// `channel_ports[c]` is the operator input port that channel c feeds; `capacity` is
+  /// the number of elements a channel buffers before its producer blocks.
+  InputGate(std::vector<int> channel_ports, int capacity);
+
+  /// Enqueues an element on `channel`; blocks while the channel is full. Returns
+  /// Cancelled once the gate is cancelled.
+  Status Push(int channel, StreamElement element);
+
+  /// Returns the next event for the task, running posted actions first. Blocks until
+  /// one is available. Returns Cancelled once the gate is cancelled, or the error of a
+  /// failed action.
+  Result<GateEvent> Next();
+
+  /// Queues an action to run on the consumer thread (checkpoint triggers, timers).
+  void Post(std::function<Status()> action);
+
+  /// Runs queued actions without waiting for data: the mailbox step of a source task.
+  /// Returns Cancelled once the gate is cancelled.
+  Status RunPendingActions();
+
+  /// Wakes every blocked producer and the consumer; they return Cancelled.
+  void Cancel();
+
+  int num_channels() const { return static_cast<int>(channels_.size()); }
+
+ private:
+  struct Channel {
+    std::deque<StreamElement> queue;
+    int port = 0;
+    int64_t watermark;
+    bool ended = false;
+    bool blocked = false;  // delivered the pending barrier, waiting for alignment
+    bool producer_waiting = false;
+    std::condition_variable not_full;
+  };
+
+  // Returns the merged watermark over channels that have not ended.
+  int64_t MinChannelWatermark() const;
+  // Returns true when every channel delivered the pending barrier or ended.
+  bool BarrierAligned() const;
+  void UnblockChannels();
+
+  const int capacity_;
+  std::vector<Channel> channels_;
+  std::mutex mutex_;
+  std::condition_variable not_empty_;
+  bool consumer_waiting_ = false;
+  bool cancelled_ = false;
+  std::deque<std::function<Status()>> actions_;
+  int next_channel_ = 0;
+  int num_ended_ = 0;
+  int num_blocked_ = 0;
+  int64_t pending_barrier_ = -1;
+  int64_t current_watermark_;
+};
+
+}  // namespace sabot

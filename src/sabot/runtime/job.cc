@@ -1,0 +1,77 @@
+#include "sabot/runtime/job.h"
+
+#include "sabot/common/initialize.h"
+
+namespace sabot {
+
+Job::Job(std::shared_ptr<const LogicalPlan> plan, PhysicalPlan physical)
+    : plan_(std::move(plan)), physical_(std::move(physical)) {}
+
+Result<std::shared_ptr<Job>> Job::Start(std::shared_ptr<const LogicalPlan> plan,
+                                        JobOptions options) {
+  ARROW_RETURN_NOT_OK(Initialize());
+  const OperatorRegistry* registry =
+      options.registry ? options.registry : OperatorRegistry::Default();
+  ARROW_ASSIGN_OR_RAISE(PhysicalPlan physical,
+                        BuildPhysicalPlan(*plan, *registry, options.channel_capacity));
+  std::shared_ptr<Job> job(new Job(std::move(plan), std::move(physical)));
+  for (auto& task : job->physical_.tasks) {
+    job->threads_.emplace_back(&Job::RunTask, job.get(), task.get());
+  }
+  return job;
+}
+
+Job::~Job() {
+  Cancel();
+  (void)Wait();
+}
+
+void Job::RunTask(Task* task) {
+  Status status = task->Run();
+  if (!status.ok()) Fail(status);
+}
+
+void Job::Fail(const Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Cancelled is the echo of an earlier failure or of Cancel(); keep the cause.
+    if (!first_error_.ok() || (status.IsCancelled() && cancelled_)) return;
+    if (!status.IsCancelled()) first_error_ = status;
+    cancelled_ = true;
+  }
+  for (auto& task : physical_.tasks) task->gate()->Cancel();
+}
+
+void Job::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) return;
+    cancelled_ = true;
+  }
+  for (auto& task : physical_.tasks) task->gate()->Cancel();
+}
+
+Status Job::Wait() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (joined_) return first_error_;
+    joined_ = true;
+  }
+  for (auto& thread : threads_) thread.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!first_error_.ok()) return first_error_;
+  if (cancelled_) return Status::Cancelled("job cancelled");
+  return Status::OK();
+}
+
+std::vector<NodeMetricsSnapshot> Job::Metrics() const {
+  std::vector<NodeMetricsSnapshot> snapshots;
+  for (const PlanNode& node : plan_->nodes()) {
+    const NodeMetrics& m = *physical_.metrics[node.id];
+    snapshots.push_back({node.name, m.rows_in.load(), m.rows_out.load(),
+                         m.rows_rejected.load()});
+  }
+  return snapshots;
+}
+
+}  // namespace sabot

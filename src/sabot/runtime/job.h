@@ -1,0 +1,63 @@
+// A running job: the tasks of a physical plan, one thread each. Lifecycle: Start() →
+// (Cancel()) → Wait(). The first task error cancels every other task and is what Wait()
+// returns, naming the operator, subtask and cause.
+//
+// Threads: Start, Wait, Cancel and Metrics may be called from any thread; Wait from one.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sabot/plan/logical_plan.h"
+#include "sabot/runtime/node_metrics.h"
+#include "sabot/runtime/physical_plan.h"
+
+namespace sabot {
+
+struct JobOptions {
+  /// Elements (batches or control elements) a channel buffers before its producer
+  /// blocks. Memory in flight per channel is about capacity × batch size.
+  int channel_capacity = 4;
+  /// Registry of operator and source factories; null means the built-in one.
+  const OperatorRegistry* registry = nullptr;
+};
+
+class Job {
+ public:
+  /// Instantiates and starts every task. Fails before starting anything if an operator
+  /// or source cannot be created.
+  static Result<std::shared_ptr<Job>> Start(std::shared_ptr<const LogicalPlan> plan,
+                                            JobOptions options = {});
+
+  ~Job();
+
+  /// Blocks until every task has ended; returns OK, the first task error, or Cancelled
+  /// after Cancel().
+  Status Wait();
+
+  /// Asks every task to stop; returns at once.
+  void Cancel();
+
+  /// Returns the counters of every node, in node order.
+  std::vector<NodeMetricsSnapshot> Metrics() const;
+
+  const LogicalPlan& plan() const { return *plan_; }
+
+ private:
+  explicit Job(std::shared_ptr<const LogicalPlan> plan, PhysicalPlan physical);
+  void RunTask(Task* task);
+  void Fail(const Status& status);
+
+  std::shared_ptr<const LogicalPlan> plan_;
+  PhysicalPlan physical_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  Status first_error_;
+  bool cancelled_ = false;
+  bool joined_ = false;
+};
+
+}  // namespace sabot

@@ -1,0 +1,76 @@
+// The operator contract. One operator instance exists per plan node per subtask; all of
+// its methods are called from its task's thread only, so operators need no locking.
+// Operators receive whole record batches and emit whole batches to their Collector.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sabot/common/status.h"
+
+namespace arrow {
+class RecordBatch;
+class Schema;
+}  // namespace arrow
+
+namespace sabot {
+
+/// Where an operator sends its output: the next operator of its chain, or the exchange
+/// to downstream tasks. Called only from the owning task's thread.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual Status Collect(std::shared_ptr<arrow::RecordBatch> batch) = 0;
+  virtual Status EmitWatermark(int64_t watermark) = 0;
+};
+
+/// What an operator instance knows about its place in the job.
+struct OperatorContext {
+  std::string node_name;
+  int node_id = 0;
+  int subtask = 0;
+  int parallelism = 1;
+  int32_t max_parallelism = 0;
+  /// Schemas of the node's inputs, by port.
+  std::vector<std::shared_ptr<arrow::Schema>> input_schemas;
+  std::shared_ptr<arrow::Schema> output_schema;
+  /// Never null; a sink's collector rejects output.
+  Collector* output = nullptr;
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+
+  /// Prepares resources (open files, bind state). Called once before any input.
+  virtual Status Open(const OperatorContext& context) {
+    context_ = context;
+    return Status::OK();
+  }
+
+  /// Processes one batch that arrived on input `port`.
+  virtual Status ProcessBatch(int port, std::shared_ptr<arrow::RecordBatch> batch) = 0;
+
+  /// Event time has advanced to `watermark` on all inputs. The default forwards it.
+  virtual Status ProcessWatermark(int64_t watermark) {
+    return output()->EmitWatermark(watermark);
+  }
+
+  /// All inputs have ended: emit what is buffered, flush files. Output is still open.
+  virtual Status Finish() { return Status::OK(); }
+
+  /// Releases resources. Called once, also after a failure or cancellation, so it must
+  /// tolerate a partially opened operator.
+  virtual Status Close() { return Status::OK(); }
+
+ protected:
+  Collector* output() const { return context_.output; }
+  const OperatorContext& context() const { return context_; }
+
+ private:
+  OperatorContext context_;
+};
+
+}  // namespace sabot

@@ -1,0 +1,37 @@
+// What travels on a channel between tasks: record batches and, in band, the control
+// elements that must stay ordered with them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace arrow {
+class RecordBatch;
+}  // namespace arrow
+
+namespace sabot {
+
+struct StreamElement {
+  enum class Kind : uint8_t {
+    kBatch,
+    /// Event time has reached `value` on this channel.
+    kWatermark,
+    /// Checkpoint barrier with id `value`.
+    kBarrier,
+    /// The producer subtask has no more data for this channel.
+    kEndOfInput,
+  };
+
+  Kind kind = Kind::kBatch;
+  int64_t value = 0;
+  std::shared_ptr<arrow::RecordBatch> batch;
+
+  static StreamElement Batch(std::shared_ptr<arrow::RecordBatch> batch) {
+    return {Kind::kBatch, 0, std::move(batch)};
+  }
+  static StreamElement Watermark(int64_t watermark) { return {Kind::kWatermark, watermark, {}}; }
+  static StreamElement Barrier(int64_t checkpoint_id) { return {Kind::kBarrier, checkpoint_id, {}}; }
+  static StreamElement EndOfInput() { return {Kind::kEndOfInput, 0, {}}; }
+};
+
+}  // namespace sabot

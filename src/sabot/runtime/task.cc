@@ -1,0 +1,127 @@
+#include "sabot/runtime/task.h"
+
+#include <arrow/record_batch.h>
+
+#include "sabot/common/time.h"
+#include "sabot/runtime/operator_error.h"
+
+namespace sabot {
+
+Status ChainLink::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
+  from_->AddOut(batch->num_rows());
+  to_->metrics->AddIn(batch->num_rows());
+  const OperatorContext& ctx = to_->context;
+  return AnnotateOperatorError(to_->op->ProcessBatch(0, std::move(batch)), ctx.node_name,
+                               ctx.subtask, ctx.parallelism);
+}
+
+Status ChainLink::EmitWatermark(int64_t watermark) {
+  const OperatorContext& ctx = to_->context;
+  return AnnotateOperatorError(to_->op->ProcessWatermark(watermark), ctx.node_name,
+                               ctx.subtask, ctx.parallelism);
+}
+
+Status TaskOutput::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
+  if (writers_.empty()) {
+    return Status::Invalid("sink '", node_->name, "' emitted output; sinks have no outputs");
+  }
+  from_->AddOut(batch->num_rows());
+  for (size_t i = 0; i + 1 < writers_.size(); ++i) {
+    ARROW_RETURN_NOT_OK(writers_[i]->Collect(batch));
+  }
+  return writers_.back()->Collect(std::move(batch));
+}
+
+Status TaskOutput::EmitWatermark(int64_t watermark) {
+  for (ExchangeWriter* writer : writers_) {
+    ARROW_RETURN_NOT_OK(writer->EmitWatermark(watermark));
+  }
+  return Status::OK();
+}
+
+Task::Task(std::string name, int subtask, int parallelism, std::unique_ptr<InputGate> gate)
+    : name_(std::move(name)),
+      subtask_(subtask),
+      parallelism_(parallelism),
+      gate_(std::move(gate)) {}
+
+Status Task::Annotate(const Status& status, const PlanNode* node) const {
+  return AnnotateOperatorError(status, node->name, subtask_, parallelism_);
+}
+
+Status Task::Run() {
+  Status status = reader ? RunSource() : RunGate();
+  Status closed = CloseAll();
+  return status.ok() ? closed : status;
+}
+
+Status Task::OpenChain() {
+  for (ChainedOperator& chained : chain) {
+    ARROW_RETURN_NOT_OK(Annotate(chained.op->Open(chained.context), chained.node));
+  }
+  return Status::OK();
+}
+
+Status Task::FinishChain() {
+  for (ChainedOperator& chained : chain) {
+    ARROW_RETURN_NOT_OK(Annotate(chained.op->Finish(), chained.node));
+  }
+  for (auto& writer : writers) ARROW_RETURN_NOT_OK(writer->EmitEndOfInput());
+  return Status::OK();
+}
+
+Status Task::CloseAll() {
+  Status first;
+  for (ChainedOperator& chained : chain) {
+    Status st = Annotate(chained.op->Close(), chained.node);
+    if (first.ok()) first = st;
+  }
+  if (reader) {
+    Status st = Annotate(reader->Close(), source_node);
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
+Status Task::RunSource() {
+  ARROW_RETURN_NOT_OK(Annotate(reader->Open(), source_node));
+  ARROW_RETURN_NOT_OK(OpenChain());
+  while (true) {
+    ARROW_RETURN_NOT_OK(gate_->RunPendingActions());
+    auto next = reader->Next();
+    ARROW_RETURN_NOT_OK(Annotate(next.status(), source_node));
+    std::shared_ptr<arrow::RecordBatch> batch = std::move(next).ValueOrDie();
+    if (!batch) break;
+    if (batch->num_rows() == 0) continue;
+    ARROW_RETURN_NOT_OK(source_output->Collect(std::move(batch)));
+  }
+  // End of a bounded input: event time is complete, as in Flink.
+  ARROW_RETURN_NOT_OK(source_output->EmitWatermark(kMaxWatermark));
+  return FinishChain();
+}
+
+Status Task::RunGate() {
+  ARROW_RETURN_NOT_OK(OpenChain());
+  ChainedOperator& head = chain.front();
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(GateEvent event, gate_->Next());
+    StreamElement& element = event.element;
+    switch (element.kind) {
+      case StreamElement::Kind::kBatch:
+        head.metrics->AddIn(element.batch->num_rows());
+        ARROW_RETURN_NOT_OK(
+            Annotate(head.op->ProcessBatch(event.port, std::move(element.batch)), head.node));
+        break;
+      case StreamElement::Kind::kWatermark:
+        ARROW_RETURN_NOT_OK(Annotate(head.op->ProcessWatermark(element.value), head.node));
+        break;
+      case StreamElement::Kind::kBarrier:
+        for (auto& writer : writers) ARROW_RETURN_NOT_OK(writer->EmitBarrier(element.value));
+        break;
+      case StreamElement::Kind::kEndOfInput:
+        return FinishChain();
+    }
+  }
+}
+
+}  // namespace sabot

@@ -1,0 +1,89 @@
+// A task is one thread running one chain of operators for one subtask: either a source
+// reader followed by chained operators, or an input gate followed by chained
+// operators. Its loop is the mailbox loop: run posted actions, take the next element,
+// push it through the chain. Built by BuildTasks() (physical_plan.h); internal to the
+// runtime.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sabot/plan/logical_plan.h"
+#include "sabot/runtime/exchange.h"
+#include "sabot/runtime/input_gate.h"
+#include "sabot/runtime/node_metrics.h"
+#include "sabot/runtime/operator.h"
+#include "sabot/runtime/source.h"
+
+namespace sabot {
+
+struct ChainedOperator {
+  const PlanNode* node = nullptr;
+  std::unique_ptr<Operator> op;
+  OperatorContext context;
+  NodeMetrics* metrics = nullptr;
+  /// Where `op` emits: a link to the next chained operator or the task's outputs.
+  std::unique_ptr<Collector> output;
+};
+
+class Task {
+ public:
+  Task(std::string name, int subtask, int parallelism, std::unique_ptr<InputGate> gate);
+
+  /// Runs the task to completion on the calling thread; always closes what it opened.
+  Status Run();
+
+  /// The task's inbox: data channels (none for a source task) and the mailbox.
+  InputGate* gate() { return gate_.get(); }
+  const std::string& name() const { return name_; }
+
+  /// Configuration, set once by BuildTasks() before Run().
+  const PlanNode* source_node = nullptr;
+  NodeMetrics* source_metrics = nullptr;
+  std::unique_ptr<SourceReader> reader;
+  std::unique_ptr<Collector> source_output;
+  std::vector<ChainedOperator> chain;
+  std::vector<std::unique_ptr<ExchangeWriter>> writers;
+
+ private:
+  Status RunSource();
+  Status RunGate();
+  Status OpenChain();
+  Status FinishChain();
+  Status CloseAll();
+  Status Annotate(const Status& status, const PlanNode* node) const;
+
+  std::string name_;
+  int subtask_;
+  int parallelism_;
+  std::unique_ptr<InputGate> gate_;
+};
+
+/// Passes a chained operator's output to the next operator in the chain.
+class ChainLink : public Collector {
+ public:
+  ChainLink(NodeMetrics* from, ChainedOperator* to) : from_(from), to_(to) {}
+  Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
+  Status EmitWatermark(int64_t watermark) override;
+
+ private:
+  NodeMetrics* from_;
+  ChainedOperator* to_;
+};
+
+/// Passes the chain tail's output to the task's exchange writers (none for a sink).
+class TaskOutput : public Collector {
+ public:
+  TaskOutput(const PlanNode* node, NodeMetrics* from, std::vector<ExchangeWriter*> writers)
+      : node_(node), from_(from), writers_(std::move(writers)) {}
+  Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
+  Status EmitWatermark(int64_t watermark) override;
+
+ private:
+  const PlanNode* node_;
+  NodeMetrics* from_;
+  std::vector<ExchangeWriter*> writers_;
+};
+
+}  // namespace sabot

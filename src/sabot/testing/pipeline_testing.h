@@ -1,0 +1,42 @@
+// Test support: temporary directories, DuckDB reference results, and order-insensitive
+// table comparison. Reference answers come from DuckDB (in the project venv) running
+// SQL over the same input files, never from Sabot itself.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sabot/common/status.h"
+
+namespace arrow {
+class Table;
+}  // namespace arrow
+
+namespace sabot::testing {
+
+/// A fresh directory, removed with its contents on destruction.
+class TempDirectory {
+ public:
+  TempDirectory();
+  ~TempDirectory();
+  TempDirectory(const TempDirectory&) = delete;
+  TempDirectory& operator=(const TempDirectory&) = delete;
+  const std::string& path() const { return path_; }
+  /// Returns path() + "/" + name.
+  std::string Child(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+/// Runs `sql` in DuckDB (tests/reference/duckdb_query.py with $SABOT_PYTHON) and
+/// returns its result.
+Result<std::shared_ptr<arrow::Table>> QueryDuckDb(const std::string& sql);
+
+/// Returns OK when both tables hold the same multiset of rows (order ignored). Columns
+/// are matched by position; `expected` is cast to the types of `actual` first, since
+/// DuckDB may choose wider types. Doubles compare exactly.
+Status CheckSameRows(const std::shared_ptr<arrow::Table>& expected,
+                     const std::shared_ptr<arrow::Table>& actual);
+
+}  // namespace sabot::testing

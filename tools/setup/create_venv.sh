@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates .venv with the pinned packages of requirements.txt. Re-runs pip only when
+# requirements.txt changed since the last successful install (stamp file).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+venv="$root/.venv"
+stamp="$venv/.sabot-requirements"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if [ ! -f "$stamp" ] || ! cmp -s "$root/requirements.txt" "$stamp"; then
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/requirements.txt"
+  cp "$root/requirements.txt" "$stamp"
+fi
