@@ -24,7 +24,7 @@ std::shared_ptr<arrow::RecordBatch> Input() {
                                      {"id": 4, "v": 9.0, "s": "d"}])");
 }
 
-std::shared_ptr<arrow::Table> Run(const std::function<DataStream(DataStream)>& build) {
+std::shared_ptr<arrow::Table> RunPipeline(const std::function<DataStream(DataStream)>& build) {
   StreamEnvironment env;
   auto collected = build(env.FromBatches(Schema(), {Input()})).Collect();
   auto result = env.Execute();
@@ -33,7 +33,7 @@ std::shared_ptr<arrow::Table> Run(const std::function<DataStream(DataStream)>& b
 }
 
 TEST(FilterTest, KeepsRowsWherePredicateIsTrueAndDropsNulls) {
-  auto table = Run([](DataStream s) { return s.Filter(col("v") > 2.0); });
+  auto table = RunPipeline([](DataStream s) { return s.Filter(col("v") > 2.0); });
   EXPECT_TRUE(table->GetColumnByName("id")->Equals(
       arrow::ChunkedArray(ArrayFromJson(arrow::int64(), "[3, 4]"))));
 }
@@ -49,7 +49,7 @@ TEST(FilterTest, NonBooleanPredicateFailsAtPlanTime) {
 }
 
 TEST(ProjectTest, ComputesNamedColumnsAndBroadcastsLiterals) {
-  auto table = Run([](DataStream s) {
+  auto table = RunPipeline([](DataStream s) {
     return s.Select({col("id"), (col("v") + 1.0).As("v1"), lit("x").As("tag"),
                      IsNull(col("s")).As("no_s")});
   });
@@ -73,7 +73,7 @@ TEST(ProjectTest, DuplicateOutputNameFailsSayingToRename) {
 
 TEST(MapTest, FunctionReceivesWholeBatchesAndMayChangeSchema) {
   auto out_schema = arrow::schema({arrow::field("rows", arrow::int64())});
-  auto table = Run([&](DataStream s) {
+  auto table = RunPipeline([&](DataStream s) {
     return s.Map(
         "count_rows",
         [out_schema](const std::shared_ptr<arrow::RecordBatch>& batch)
@@ -104,7 +104,7 @@ TEST(MapTest, ReturningUndeclaredSchemaFailsNamingOperator) {
 }
 
 TEST(FlatMapTest, EmitsZeroOrMoreBatchesPerInput) {
-  auto table = Run([](DataStream s) {
+  auto table = RunPipeline([](DataStream s) {
     return s.FlatMap("split_rows", [](const std::shared_ptr<arrow::RecordBatch>& batch) {
       std::vector<std::shared_ptr<arrow::RecordBatch>> rows;
       for (int64_t i = 0; i < batch->num_rows(); ++i) rows.push_back(batch->Slice(i, 1));
