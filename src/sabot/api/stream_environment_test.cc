@@ -44,7 +44,7 @@ TEST(StreamEnvironmentTest, PlanWithoutSinkIsRejected) {
   env.FromGenerator(TransactionsGenerator(10)).Filter(col("amount") > 1.0);
   auto plan = env.BuildPlan();
   ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.status().message().find("add a sink"), std::string::npos);
+  EXPECT_NE(plan.status().message().find("has no sink"), std::string::npos);
 }
 
 TEST(StreamEnvironmentTest, DuplicateNodeNamesAreRejected) {

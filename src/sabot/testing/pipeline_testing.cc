@@ -54,9 +54,8 @@ Result<std::shared_ptr<arrow::Table>> SortByAllColumns(const std::shared_ptr<arr
 Result<std::shared_ptr<arrow::Table>> QueryDuckDb(const std::string& sql) {
   const char* python = std::getenv("SABOT_PYTHON");
   const char* source_dir = std::getenv("SABOT_SOURCE_DIR");
-  if (python == nullptr || source_dir == nullptr) {
-    return Status::Invalid("SABOT_PYTHON and SABOT_SOURCE_DIR must be set (ctest sets them)");
-  }
+  if (python == nullptr) python = SABOT_DEFAULT_PYTHON;
+  if (source_dir == nullptr) source_dir = SABOT_DEFAULT_SOURCE_DIR;
   TempDirectory scratch;
   const std::string output = scratch.Child("result.arrow");
   const std::string command = ShellQuote(python) + " " +

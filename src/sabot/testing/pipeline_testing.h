@@ -29,8 +29,8 @@ class TempDirectory {
   std::string path_;
 };
 
-/// Runs `sql` in DuckDB (tests/reference/duckdb_query.py with $SABOT_PYTHON) and
-/// returns its result.
+/// Runs `sql` (one or more statements) in DuckDB with the venv's Python
+/// (tests/reference/duckdb_query.py) and returns the last statement's result.
 Result<std::shared_ptr<arrow::Table>> QueryDuckDb(const std::string& sql);
 
 /// Returns OK when both tables hold the same multiset of rows (order ignored). Columns
