@@ -1,0 +1,129 @@
+// Builds record batches of a fixed schema from parsed text records (JSON lines, CSV).
+// Not thread-safe: each source subtask owns one assembler.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sabot/common/status.h"
+
+namespace arrow {
+class ArrayBuilder;
+class DataType;
+class RecordBatch;
+class Schema;
+}  // namespace arrow
+
+namespace sabot {
+
+/// The column types the text sources build, one per supported Arrow type.
+enum class ColumnKind {
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kUInt8,
+  kUInt16,
+  kUInt32,
+  kUInt64,
+  kFloat,
+  kDouble,
+  kBool,
+  kString,
+  kLargeString,
+  kTimestamp,
+  kDate32,
+};
+
+/// Returns OK when every field of `schema` has a type the text sources can build,
+/// otherwise NotImplemented naming the field.
+Status CheckTextSourceSchema(const arrow::Schema& schema);
+
+// The text rules of BatchAssembler::StageText, shared with CSV schema inference so that
+// an inferred type always parses. Surrounding blanks are ignored.
+
+/// Parses a decimal integer (an optional sign, digits).
+bool ParseIntegerText(std::string_view text, int64_t* value);
+/// Parses a decimal or scientific floating point number, or inf / nan.
+bool ParseFloatText(std::string_view text, double* value);
+/// Parses true or false in any letter case.
+bool ParseBoolText(std::string_view text, bool* value);
+
+/// Returns "cannot parse <shown> as <type>", with `shown` shortened when long.
+std::string CannotParseMessage(std::string_view shown, const arrow::DataType& type);
+
+/// Accumulates rows in Arrow builders. A row is staged cell by cell, each cell converted
+/// and checked, and committed only when every cell converted: a bad record never leaves
+/// half a row in the builders, so it can be dropped. Staged text is referenced, not
+/// copied, and must stay valid until CommitRow().
+class BatchAssembler {
+ public:
+  /// Creates builders for `schema` with room for `batch_size` rows (capped so that a
+  /// huge batch size does not reserve memory up front).
+  static Result<std::unique_ptr<BatchAssembler>> Make(
+      std::shared_ptr<arrow::Schema> schema, int64_t batch_size);
+  ~BatchAssembler();
+
+  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
+  ColumnKind kind(int field) const { return kinds_[field]; }
+  bool is_string(int field) const {
+    return kinds_[field] == ColumnKind::kString ||
+           kinds_[field] == ColumnKind::kLargeString;
+  }
+  int64_t num_rows() const { return num_rows_; }
+
+  /// Starts a row with every cell null.
+  void BeginRow();
+
+  // Stage* return false when the value does not fit the field's type (out of range, or
+  // a type that does not convert); the cell is then left unchanged.
+
+  /// Integers convert to integer (range-checked), floating point, timestamp (a count of
+  /// the timestamp's unit) and date32 (days) fields.
+  bool StageInt64(int field, int64_t value);
+  bool StageUInt64(int field, uint64_t value);
+  /// Numbers with a fraction or exponent convert to floating point fields only.
+  bool StageDouble(int field, double value);
+  bool StageBool(int field, bool value);
+  /// Parses text for the field's type: integers and floats (std::from_chars, surrounding
+  /// blanks ignored), true/false in any case, timestamps as ISO 8601 or an integer count
+  /// of the unit, dates as YYYY-MM-DD. String fields keep the text as is if it is valid
+  /// UTF-8.
+  bool StageText(int field, std::string_view text);
+
+  /// Appends the staged row to the builders.
+  Status CommitRow();
+
+  /// Returns the rows committed since the last flush as one batch, and starts anew.
+  Result<std::shared_ptr<arrow::RecordBatch>> Flush();
+
+ private:
+  // A staged value; which member is meaningful depends on the field's kind.
+  struct Cell {
+    bool valid = false;
+    int64_t integer = 0;
+    uint64_t unsigned_integer = 0;
+    double real = 0;
+    std::string_view text;
+  };
+
+  BatchAssembler(std::shared_ptr<arrow::Schema> schema, std::vector<ColumnKind> kinds,
+                 std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders,
+                 int64_t reserve_rows);
+  // Makes room for `num_rows` more rows in every builder, so that rows up to
+  // reserved_rows_ are appended without capacity checks.
+  Status Reserve(int64_t num_rows);
+
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<ColumnKind> kinds_;
+  std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
+  std::vector<Cell> cells_;
+  int64_t reserve_rows_;
+  int64_t reserved_rows_ = 0;
+  int64_t num_rows_ = 0;
+};
+
+}  // namespace sabot

@@ -1,0 +1,116 @@
+#include "sabot/connectors/file/json_line_parser.h"
+
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include "sabot/connectors/file/file_testing.h"
+
+namespace sabot {
+namespace {
+
+TEST(JsonLineParserTest, DecodesTopLevelMembersInOrder) {
+  JsonLineParser parser;
+  ASSERT_TRUE(parser.Parse(
+      R"( {"i": -12, "u": 18446744073709551615, "f": 2.5e-3, "b": false, "n": null,
+           "s": "plain", "o": {"a": [1, {"b": null}]}, "a": []} )"))
+      << parser.error();
+  const auto& members = parser.members();
+  ASSERT_EQ(members.size(), 8u);
+  EXPECT_EQ(members[0].key, "i");
+  EXPECT_EQ(members[0].value.type, JsonType::kInteger);
+  EXPECT_EQ(members[0].value.integer, -12);
+  EXPECT_EQ(members[1].value.type, JsonType::kUnsignedInteger);
+  EXPECT_EQ(members[1].value.unsigned_integer, std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(members[2].value.type, JsonType::kFloat);
+  EXPECT_DOUBLE_EQ(members[2].value.real, 0.0025);
+  EXPECT_EQ(members[2].value.text, "2.5e-3");
+  EXPECT_EQ(members[3].value.type, JsonType::kBool);
+  EXPECT_FALSE(members[3].value.boolean);
+  EXPECT_EQ(members[4].value.type, JsonType::kNull);
+  EXPECT_EQ(members[5].value.type, JsonType::kString);
+  EXPECT_EQ(members[5].value.text, "plain");
+  EXPECT_EQ(members[5].value.raw, "\"plain\"");
+  EXPECT_EQ(members[6].value.type, JsonType::kObject);
+  EXPECT_EQ(members[6].value.text, R"({"a": [1, {"b": null}]})");
+  EXPECT_EQ(members[7].value.type, JsonType::kArray);
+  EXPECT_EQ(members[7].value.text, "[]");
+}
+
+TEST(JsonLineParserTest, DecodesEscapesIncludingSurrogatePairs) {
+  JsonLineParser parser;
+  ASSERT_TRUE(parser.Parse(
+      R"({"k\"ey": "q\" b\\ s\/ \b\f\n\r\t \u00e9 \u65e5 \ud83d\ude80", "next": "x"})"))
+      << parser.error();
+  ASSERT_EQ(parser.members().size(), 2u);
+  EXPECT_EQ(parser.members()[0].key, "k\"ey");
+  EXPECT_EQ(parser.members()[0].value.text,
+            "q\" b\\ s/ \b\f\n\r\t \xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x9a\x80");
+  EXPECT_EQ(parser.members()[1].value.text, "x");
+}
+
+TEST(JsonLineParserTest, EmptyObjectHasNoMembers) {
+  JsonLineParser parser;
+  ASSERT_TRUE(parser.Parse("{ }")) << parser.error();
+  EXPECT_TRUE(parser.members().empty());
+}
+
+TEST(JsonLineParserTest, HugeIntegersBecomeFloats) {
+  JsonLineParser parser;
+  ASSERT_TRUE(parser.Parse(R"({"v": -99999999999999999999})")) << parser.error();
+  EXPECT_EQ(parser.members()[0].value.type, JsonType::kFloat);
+  EXPECT_DOUBLE_EQ(parser.members()[0].value.real, -1e20);
+}
+
+TEST(JsonLineParserTest, RejectsMalformedLinesSayingWhere) {
+  const struct {
+    const char* line;
+    const char* error;
+  } cases[] = {
+      {R"({"a": })", "invalid JSON at column 7: expected a value"},
+      {R"({"a": 1,})", "column 9: expected a quoted key"},
+      {R"({"a" 1})", "expected ':' after the key"},
+      {R"({"a": 1} x)", "unexpected text after the object"},
+      {R"({"a": 01})", "expected ',' or '}'"},
+      {R"({"a": 1.})", "expected a digit after '.'"},
+      {R"({"a": 1e})", "expected a digit in the exponent"},
+      {R"({"a": -})", "expected a digit"},
+      {R"({"a": tru})", "expected a value"},
+      {R"({"a": "x)", "unterminated string"},
+      {"{\"a\": \"tab\there\"}", "control character in a string"},
+      {R"({"a": "\x"})", "invalid escape in a string"},
+      {R"({"a": "\u12"})", "expected 4 hex digits"},
+      {R"({"a": "\udc00"})", "unpaired surrogate"},
+      {R"({"a": "\ud83d"})", "unpaired surrogate"},
+      {R"({"a": [1, 2})", "expected ',' or ']'"},
+      {R"({"a": {"b" 1}})", "expected ':' after the key"},
+      {R"({"a": 1e999})", "number out of range"},
+      {R"([1, 2])", "expected a JSON object, found [1, 2]"},
+      {R"("text")", "expected a JSON object, found \"text\""},
+      {"{", "expected a quoted key"},
+  };
+  JsonLineParser parser;
+  for (const auto& c : cases) {
+    EXPECT_FALSE(parser.Parse(c.line)) << c.line;
+    EXPECT_TRUE(testing::Contains(parser.error(), c.error)) << c.line;
+  }
+}
+
+TEST(JsonLineParserTest, RejectsExcessiveNesting) {
+  JsonLineParser parser;
+  const std::string deep =
+      "{\"a\": " + std::string(600, '[') + std::string(600, ']') + "}";
+  EXPECT_FALSE(parser.Parse(deep));
+  EXPECT_TRUE(testing::Contains(parser.error(), "nested too deeply"));
+}
+
+TEST(JsonLineParserTest, ReusesItselfAcrossLines) {
+  JsonLineParser parser;
+  ASSERT_FALSE(parser.Parse("{"));
+  ASSERT_TRUE(parser.Parse(R"({"x": "a\nb"})")) << parser.error();
+  ASSERT_EQ(parser.members().size(), 1u);
+  EXPECT_EQ(parser.members()[0].value.text, "a\nb");
+}
+
+}  // namespace
+}  // namespace sabot
