@@ -10,6 +10,7 @@
 // thread calls Next()/RunPendingActions(); any thread may Post() or Cancel().
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -72,10 +73,17 @@ class InputGate {
   // Returns true when every channel delivered the pending barrier or ended.
   bool BarrierAligned() const;
   void UnblockChannels();
+  // Spins briefly, lock released, until the gate changes; returns true if it did. A
+  // hand-off between two running threads then costs no futex wake-up: on a busy
+  // pipeline the other side usually acts within a microsecond.
+  bool SpinUntilChanged(std::unique_lock<std::mutex>& lock);
 
   const int capacity_;
   std::vector<Channel> channels_;
   std::mutex mutex_;
+  // Incremented under mutex_ by every change a waiter may be waiting for; read
+  // without the lock while spinning.
+  std::atomic<uint64_t> version_{0};
   std::condition_variable not_empty_;
   bool consumer_waiting_ = false;
   bool cancelled_ = false;
