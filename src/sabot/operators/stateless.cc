@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/types/row_selection.h"
 
 namespace sabot {
 
@@ -83,29 +84,27 @@ class FilterOperator : public Operator {
       if (scalar.is_valid && scalar.value) return output()->Collect(std::move(batch));
       return Status::OK();
     }
-    const auto& mask_array = *mask.array();
     const int64_t selected = arrow::BooleanArray(mask.array()).true_count();
     if (selected == 0) return Status::OK();
-    if (selected == batch->num_rows() && mask_array.GetNullCount() == 0) {
-      return output()->Collect(std::move(batch));
-    }
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum filtered, cp::Filter(batch, mask));
-    return output()->Collect(filtered.record_batch());
+    if (selected == batch->num_rows()) return output()->Collect(std::move(batch));
+    ARROW_ASSIGN_OR_RAISE(auto filtered, SelectRows(batch, *mask.array()));
+    return output()->Collect(std::move(filtered));
   }
 
  private:
-  const BoundExpr& predicate_;
+  const BoundExpr predicate_;
 };
 
 class ProjectOperator : public Operator {
  public:
-  explicit ProjectOperator(const ProjectOptions& options) : options_(options) {}
+  explicit ProjectOperator(const ProjectOptions& options)
+      : expressions_(options.expressions()), output_schema_(options.output_schema()) {}
 
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
     const int64_t num_rows = batch->num_rows();
     std::vector<std::shared_ptr<arrow::Array>> columns;
-    columns.reserve(options_.expressions().size());
-    for (const BoundExpr& expr : options_.expressions()) {
+    columns.reserve(expressions_.size());
+    for (const BoundExpr& expr : expressions_) {
       ARROW_ASSIGN_OR_RAISE(arrow::Datum value, expr.Evaluate(*batch));
       if (value.is_scalar()) {
         ARROW_ASSIGN_OR_RAISE(auto array, arrow::MakeArrayFromScalar(*value.scalar(), num_rows));
@@ -115,11 +114,12 @@ class ProjectOperator : public Operator {
       }
     }
     return output()->Collect(
-        arrow::RecordBatch::Make(options_.output_schema(), num_rows, std::move(columns)));
+        arrow::RecordBatch::Make(output_schema_, num_rows, std::move(columns)));
   }
 
  private:
-  const ProjectOptions& options_;
+  const std::vector<BoundExpr> expressions_;
+  const std::shared_ptr<arrow::Schema> output_schema_;
 };
 
 Status CheckSchema(const std::shared_ptr<arrow::RecordBatch>& batch,
