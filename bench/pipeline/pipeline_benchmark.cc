@@ -1,6 +1,8 @@
 // Pipeline benchmark: whole jobs through the runtime, printed as JSON.
 //   generator → filter → project → blackhole          (parallelism 1 and 2)
-//   in-memory batches → filter → project → blackhole  (parallelism 1 and 2)
+//   in-memory batches → filter → project → blackhole  (parallelism 1 and 2), and the
+//     same expressions over the same batches in Arrow Acero, the peer
+
 //   parquet files → filter → blackhole                (parallelism 1 and 2)
 // "per CPU second" divides rows by the process's user + system CPU seconds, so runs at
 // different parallelism compare fairly; wall-clock throughput is reported beside it.
@@ -8,6 +10,10 @@
 // Usage: pipeline_benchmark [rows (default 20000000)] [work dir (default /tmp)]
 #include <sabot/sabot.h>
 
+#include "sabot/common/time.h"
+
+#include <arrow/acero/exec_plan.h>
+#include <arrow/acero/options.h>
 #include <arrow/api.h>
 #include <unistd.h>
 
@@ -51,20 +57,60 @@ arrow::Result<Measurement> GeneratorPipeline(int64_t rows, int parallelism) {
   return Measure("generator_filter_project", parallelism, env, source.node_name());
 }
 
-arrow::Result<Measurement> InMemoryPipeline(int64_t rows, int parallelism) {
-  // Materialize 16 batches of 64Ki rows once, then replay them.
+// 16 batches of 64 Ki generated transactions, materialized once and replayed.
+struct InMemoryInput {
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  int64_t repeat;
+};
+
+arrow::Result<InMemoryInput> MaterializeInput(int64_t rows) {
   constexpr int64_t kBatchRows = 64 * 1024;
   constexpr int64_t kBatches = 16;
   sabot::StreamEnvironment prepare;
-  auto generated = prepare.FromGenerator(sabot::TransactionsGenerator(kBatchRows * kBatches));
+  sabot::GeneratorConfig config = sabot::TransactionsGenerator(kBatchRows * kBatches);
+  config.batch_size = kBatchRows;
+  auto generated = prepare.FromGenerator(config);
   auto collected = generated.Collect();
   ARROW_RETURN_NOT_OK(prepare.Execute().status());
+  return InMemoryInput{generated.schema(), collected->batches(),
+                       std::max<int64_t>(1, rows / (kBatchRows * kBatches))};
+}
+
+arrow::Result<Measurement> InMemoryPipeline(const InMemoryInput& input, int parallelism) {
   sabot::StreamEnvironment env;
   env.SetParallelism(parallelism);
-  auto source = env.FromBatches(generated.schema(), collected->batches(),
-                                std::max<int64_t>(1, rows / (kBatchRows * kBatches)));
+  auto source = env.FromBatches(input.schema, input.batches, input.repeat);
   source.Filter(Predicate()).Select(Projection()).Blackhole();
   return Measure("batches_filter_project", parallelism, env, source.node_name());
+}
+
+// The peer: Arrow Acero running the same expressions over the same batches, single
+// threaded (parallelism 1) or on its CPU thread pool (one thread per core).
+arrow::Result<Measurement> AceroPipeline(const InMemoryInput& input, int parallelism) {
+  namespace ac = arrow::acero;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> replayed;
+  for (int64_t r = 0; r < input.repeat; ++r) {
+    replayed.insert(replayed.end(), input.batches.begin(), input.batches.end());
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(input.schema, replayed));
+  std::vector<arrow::compute::Expression> projections;
+  std::vector<std::string> names;
+  for (const sabot::Expr& expr : Projection()) {
+    projections.push_back(expr.arrow_expression());
+    names.push_back(expr.OutputName());
+  }
+  ac::Declaration plan = ac::Declaration::Sequence({
+      {"table_source", ac::TableSourceNodeOptions(table, 64 * 1024)},
+      {"filter", ac::FilterNodeOptions(Predicate().arrow_expression())},
+      {"project", ac::ProjectNodeOptions(projections, names)},
+  });
+  const int64_t start = sabot::MonotonicNanos();
+  const double cpu_start = sabot::ProcessCpuSeconds();
+  ARROW_RETURN_NOT_OK(ac::DeclarationToStatus(std::move(plan), /*use_threads=*/parallelism > 1));
+  return Measurement{"acero_batches_filter_project", parallelism, table->num_rows(),
+                     (sabot::MonotonicNanos() - start) / 1e9,
+                     sabot::ProcessCpuSeconds() - cpu_start};
 }
 
 arrow::Result<Measurement> ParquetPipeline(const std::string& directory, int parallelism) {
@@ -91,9 +137,12 @@ arrow::Status Run(int64_t rows, const std::string& work_dir) {
     ARROW_ASSIGN_OR_RAISE(auto m, GeneratorPipeline(rows, parallelism));
     results.push_back(m);
   }
+  ARROW_ASSIGN_OR_RAISE(InMemoryInput input, MaterializeInput(rows));
   for (int parallelism : {1, 2}) {
-    ARROW_ASSIGN_OR_RAISE(auto m, InMemoryPipeline(rows, parallelism));
-    results.push_back(m);
+    ARROW_ASSIGN_OR_RAISE(auto sabot_run, InMemoryPipeline(input, parallelism));
+    results.push_back(sabot_run);
+    ARROW_ASSIGN_OR_RAISE(auto acero_run, AceroPipeline(input, parallelism));
+    results.push_back(acero_run);
   }
   const std::string parquet_dir = work_dir + "/sabot-bench-parquet-" + std::to_string(getpid());
   ARROW_RETURN_NOT_OK(WriteParquetInput(rows, parquet_dir));
