@@ -17,8 +17,8 @@ std::shared_ptr<arrow::RecordBatch> Keys(int64_t rows, int64_t distinct) {
   for (int64_t i = 0; i < rows; ++i) {
     if (!builder.Append((i * 2654435761LL) % distinct).ok()) std::abort();
   }
-  return arrow::RecordBatch::Make(arrow::schema({arrow::field("k", arrow::int64())}), rows,
-                                  {builder.Finish().ValueOrDie()});
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("k", arrow::int64())}),
+                                  rows, {builder.Finish().ValueOrDie()});
 }
 
 // Producer thread pushes batches, the benchmark thread consumes them: time per batch.

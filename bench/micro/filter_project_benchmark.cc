@@ -56,7 +56,8 @@ void BM_Filter(benchmark::State& state) {
   auto batch = TransactionsBatch();
   Discard discard;
   auto filter = Instantiate(
-      FilterOptions::Make(col("amount") > 2500.0, batch->schema()).ValueOrDie(), &discard);
+      FilterOptions::Make(col("amount") > 2500.0, batch->schema()).ValueOrDie(),
+      &discard);
   for (auto _ : state) {
     CheckOk(filter->ProcessBatch(0, batch));
   }
@@ -113,10 +114,11 @@ void BM_FilterProject(benchmark::State& state) {
    private:
     Operator* next_;
   } forward(project.get());
-  auto filter = Instantiate(
-      FilterOptions::Make(col("amount") > 2500.0 && col("city") != "Paris", batch->schema())
-          .ValueOrDie(),
-      &forward);
+  auto filter =
+      Instantiate(FilterOptions::Make(col("amount") > 2500.0 && col("city") != "Paris",
+                                      batch->schema())
+                      .ValueOrDie(),
+                  &forward);
   for (auto _ : state) {
     CheckOk(filter->ProcessBatch(0, batch));
   }

@@ -46,7 +46,8 @@ arrow::Result<Measurement> Measure(const std::string& name, int parallelism,
 sabot::Expr Predicate() { return col("amount") > 2500.0 && col("city") != "Paris"; }
 
 std::vector<sabot::Expr> Projection() {
-  return {col("account"), (col("amount") * 0.92).As("amount_eur"), col("city"), col("_time")};
+  return {col("account"), (col("amount") * 0.92).As("amount_eur"), col("city"),
+          col("_time")};
 }
 
 arrow::Result<Measurement> GeneratorPipeline(int64_t rows, int parallelism) {
@@ -93,7 +94,8 @@ arrow::Result<Measurement> AceroPipeline(const InMemoryInput& input, int paralle
   for (int64_t r = 0; r < input.repeat; ++r) {
     replayed.insert(replayed.end(), input.batches.begin(), input.batches.end());
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(input.schema, replayed));
+  ARROW_ASSIGN_OR_RAISE(auto table,
+                        arrow::Table::FromRecordBatches(input.schema, replayed));
   std::vector<arrow::compute::Expression> projections;
   std::vector<std::string> names;
   for (const sabot::Expr& expr : Projection()) {
@@ -107,13 +109,15 @@ arrow::Result<Measurement> AceroPipeline(const InMemoryInput& input, int paralle
   });
   const int64_t start = sabot::MonotonicNanos();
   const double cpu_start = sabot::ProcessCpuSeconds();
-  ARROW_RETURN_NOT_OK(ac::DeclarationToStatus(std::move(plan), /*use_threads=*/parallelism > 1));
+  ARROW_RETURN_NOT_OK(
+      ac::DeclarationToStatus(std::move(plan), /*use_threads=*/parallelism > 1));
   return Measurement{"acero_batches_filter_project", parallelism, table->num_rows(),
                      (sabot::MonotonicNanos() - start) / 1e9,
                      sabot::ProcessCpuSeconds() - cpu_start};
 }
 
-arrow::Result<Measurement> ParquetPipeline(const std::string& directory, int parallelism) {
+arrow::Result<Measurement> ParquetPipeline(const std::string& directory,
+                                           int parallelism) {
   sabot::StreamEnvironment env;
   env.SetParallelism(parallelism);
   sabot::FileSourceConfig config;
@@ -144,7 +148,8 @@ arrow::Status Run(int64_t rows, const std::string& work_dir) {
     ARROW_ASSIGN_OR_RAISE(auto acero_run, AceroPipeline(input, parallelism));
     results.push_back(acero_run);
   }
-  const std::string parquet_dir = work_dir + "/sabot-bench-parquet-" + std::to_string(getpid());
+  const std::string parquet_dir =
+      work_dir + "/sabot-bench-parquet-" + std::to_string(getpid());
   ARROW_RETURN_NOT_OK(WriteParquetInput(rows, parquet_dir));
   for (int parallelism : {1, 2}) {
     ARROW_ASSIGN_OR_RAISE(auto m, ParquetPipeline(parquet_dir, parallelism));
@@ -156,8 +161,10 @@ arrow::Status Run(int64_t rows, const std::string& work_dir) {
   for (size_t i = 0; i < results.size(); ++i) {
     const Measurement& m = results[i];
     std::printf(
-        "    {\"name\": \"%s\", \"parallelism\": %d, \"rows\": %lld, \"wall_seconds\": %.3f, "
-        "\"cpu_seconds\": %.3f, \"rows_per_second\": %.0f, \"rows_per_cpu_second\": %.0f}%s\n",
+        "    {\"name\": \"%s\", \"parallelism\": %d, \"rows\": %lld, \"wall_seconds\": "
+        "%.3f, "
+        "\"cpu_seconds\": %.3f, \"rows_per_second\": %.0f, \"rows_per_cpu_second\": "
+        "%.0f}%s\n",
         m.name.c_str(), m.parallelism, static_cast<long long>(m.rows), m.wall_seconds,
         m.cpu_seconds, m.rows / m.wall_seconds, m.rows / m.cpu_seconds,
         i + 1 < results.size() ? "," : "");

@@ -20,8 +20,8 @@ arrow::Status RunDemo(int64_t num_rows, int parallelism, const std::string& outp
                    .Name("large_amounts");
   large
       .Select({col("transaction_id"), col("account"), col("amount"),
-               (col("amount") * 0.92).As("amount_eur"), sabot::Upper(col("city")).As("city"),
-               col("_time")})
+               (col("amount") * 0.92).As("amount_eur"),
+               sabot::Upper(col("city")).As("city"), col("_time")})
       .Name("to_report")
       .WriteJsonLines(output_dir);
   ARROW_ASSIGN_OR_RAISE(auto plan, env.BuildPlan());
@@ -36,7 +36,8 @@ arrow::Status RunDemo(int64_t num_rows, int parallelism, const std::string& outp
   std::printf("elapsed:         %.3f s (CPU %.3f s)\n", result.elapsed_seconds,
               result.cpu_seconds);
   std::printf("throughput:      %.2f M events/s wall, %.2f M events/s per CPU second\n",
-              records_in / result.elapsed_seconds / 1e6, records_in / result.cpu_seconds / 1e6);
+              records_in / result.elapsed_seconds / 1e6,
+              records_in / result.cpu_seconds / 1e6);
   return arrow::Status::OK();
 }
 

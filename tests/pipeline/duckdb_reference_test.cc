@@ -34,8 +34,8 @@ class DuckDbReferenceTest : public ::testing::TestWithParam<int> {
     for (int k = 0; k < kFilesPerFormat; ++k) {
       const std::string base = directory_->Child("tx-" + std::to_string(k));
       for (const char* format : {"parquet", "csv", "jsonl"}) {
-        statements << "COPY (" << rows << " WHERE i % 3 = " << k << ") TO '" << base << "."
-                   << format << "' (FORMAT "
+        statements << "COPY (" << rows << " WHERE i % 3 = " << k << ") TO '" << base
+                   << "." << format << "' (FORMAT "
                    << (std::string(format) == "jsonl" ? "json" : format)
                    << (std::string(format) == "csv" ? ", HEADER true" : "") << "); ";
       }
@@ -85,9 +85,10 @@ TEST_P(DuckDbReferenceTest, ParquetFilterAndArithmeticProjection) {
                        .Select({col("account"), (col("amount") * 0.92).As("amount_eur"),
                                 Upper(col("city")).As("city"), col("_time")})
                        .Collect();
-  ExpectSameAsDuckDb(env, collected,
-                     "SELECT account, amount * 0.92, upper(city), _time FROM read_parquet('" +
-                         Glob("parquet") + "') WHERE amount > 2500 AND city <> 'Paris'");
+  ExpectSameAsDuckDb(
+      env, collected,
+      "SELECT account, amount * 0.92, upper(city), _time FROM read_parquet('" +
+          Glob("parquet") + "') WHERE amount > 2500 AND city <> 'Paris'");
 }
 
 TEST_P(DuckDbReferenceTest, CsvNullsQuotesAndStringFunctions) {
@@ -98,9 +99,10 @@ TEST_P(DuckDbReferenceTest, CsvNullsQuotesAndStringFunctions) {
                        .Select({col("id"), col("note"), col("memo"),
                                 Length(col("memo")).As("memo_length")})
                        .Collect();
-  ExpectSameAsDuckDb(env, collected,
-                     "SELECT id, note, memo, length(memo) FROM read_csv('" + Glob("csv") +
-                         "', header = true) WHERE note IS NULL OR contains(memo, '\"3\"')");
+  ExpectSameAsDuckDb(
+      env, collected,
+      "SELECT id, note, memo, length(memo) FROM read_csv('" + Glob("csv") +
+          "', header = true) WHERE note IS NULL OR contains(memo, '\"3\"')");
 }
 
 TEST_P(DuckDbReferenceTest, JsonLinesComparisonAndCast) {
@@ -109,13 +111,17 @@ TEST_P(DuckDbReferenceTest, JsonLinesComparisonAndCast) {
   auto collected =
       env.FromFiles(Files(FileFormat::kJsonLines, "jsonl"))
           .Filter(col("account") < 100 && !(col("city") == "Tokyo"))
-          .Select({col("id"), (col("account") + 1).As("next_account"),
-                   Cast(Call("floor", {col("amount")}), arrow::int64()).As("whole_amount"), col("city")})
+          .Select(
+              {col("id"), (col("account") + 1).As("next_account"),
+               Cast(Call("floor", {col("amount")}), arrow::int64()).As("whole_amount"),
+               col("city")})
           .Collect();
   ExpectSameAsDuckDb(
       env, collected,
-      "SELECT id, account + 1, CAST(floor(amount) AS BIGINT), city FROM read_json('" + Glob("jsonl") +
-          "', format = 'newline_delimited') WHERE account < 100 AND NOT (city = 'Tokyo')");
+      "SELECT id, account + 1, CAST(floor(amount) AS BIGINT), city FROM read_json('" +
+          Glob("jsonl") +
+          "', format = 'newline_delimited') WHERE account < 100 AND NOT (city = "
+          "'Tokyo')");
 }
 
 TEST_P(DuckDbReferenceTest, KeyedRebalancedAndUnionedStreams) {

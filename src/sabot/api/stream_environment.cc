@@ -53,7 +53,8 @@ StreamEnvironment::StreamEnvironment() : builder_(std::make_shared<PlanBuilder>(
 
 StreamEnvironment& StreamEnvironment::SetParallelism(int parallelism) {
   if (parallelism < 1) {
-    builder_->RecordError(Status::Invalid("SetParallelism(", parallelism, "): must be >= 1"));
+    builder_->RecordError(
+        Status::Invalid("SetParallelism(", parallelism, "): must be >= 1"));
   } else {
     builder_->parallelism = parallelism;
   }
@@ -67,7 +68,8 @@ StreamEnvironment& StreamEnvironment::SetMaxParallelism(int32_t max_parallelism)
 
 StreamEnvironment& StreamEnvironment::SetChannelCapacity(int capacity) {
   if (capacity < 1) {
-    builder_->RecordError(Status::Invalid("SetChannelCapacity(", capacity, "): must be >= 1"));
+    builder_->RecordError(
+        Status::Invalid("SetChannelCapacity(", capacity, "): must be >= 1"));
   } else {
     builder_->channel_capacity = capacity;
   }
@@ -102,9 +104,9 @@ DataStream StreamEnvironment::FromFiles(FileSourceConfig config) {
   return DataStream(builder_, builder_->AddNode(NodeRole::kSource, *options, schema));
 }
 
-DataStream StreamEnvironment::FromBatches(std::shared_ptr<arrow::Schema> schema,
-                                          std::vector<std::shared_ptr<arrow::RecordBatch>> batches,
-                                          int64_t repeat) {
+DataStream StreamEnvironment::FromBatches(
+    std::shared_ptr<arrow::Schema> schema,
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches, int64_t repeat) {
   auto options = TableSourceOptions::Make(schema, std::move(batches), repeat);
   if (!options.ok()) {
     builder_->RecordError(WithContext("FromBatches", options.status()));
@@ -118,7 +120,8 @@ Result<std::shared_ptr<const LogicalPlan>> StreamEnvironment::BuildPlan() const 
   std::unordered_set<std::string> names;
   for (const PlanNode& node : builder_->nodes) {
     if (!names.insert(node.name).second) {
-      return Status::Invalid("two nodes are named '", node.name, "'; node names must be unique");
+      return Status::Invalid("two nodes are named '", node.name,
+                             "'; node names must be unique");
     }
   }
   return LogicalPlan::Make(builder_->nodes, builder_->edges, builder_->max_parallelism);
@@ -189,26 +192,30 @@ DataStream DataStream::Select(const std::vector<Expr>& expressions) const {
   if (node_id_ < 0) return *this;
   auto options = ProjectOptions::Make(expressions, schema());
   auto output_schema = options.ok() ? (*options)->output_schema() : nullptr;
-  return AddOperator("Select", NodeRole::kOperator, Upcast(std::move(options)), output_schema);
+  return AddOperator("Select", NodeRole::kOperator, Upcast(std::move(options)),
+                     output_schema);
 }
 
 DataStream DataStream::Map(std::string name, MapFunction function,
                            std::shared_ptr<arrow::Schema> output_schema) const {
   if (node_id_ < 0) return *this;
   if (!output_schema) output_schema = schema();
-  auto options = std::make_shared<MapOptions>(std::move(name), std::move(function), output_schema);
+  auto options =
+      std::make_shared<MapOptions>(std::move(name), std::move(function), output_schema);
   return AddOperator("Map", NodeRole::kOperator,
-                     std::shared_ptr<const NodeOptions>(std::move(options)), output_schema);
+                     std::shared_ptr<const NodeOptions>(std::move(options)),
+                     output_schema);
 }
 
 DataStream DataStream::FlatMap(std::string name, FlatMapFunction function,
                                std::shared_ptr<arrow::Schema> output_schema) const {
   if (node_id_ < 0) return *this;
   if (!output_schema) output_schema = schema();
-  auto options =
-      std::make_shared<FlatMapOptions>(std::move(name), std::move(function), output_schema);
+  auto options = std::make_shared<FlatMapOptions>(std::move(name), std::move(function),
+                                                  output_schema);
   return AddOperator("FlatMap", NodeRole::kOperator,
-                     std::shared_ptr<const NodeOptions>(std::move(options)), output_schema);
+                     std::shared_ptr<const NodeOptions>(std::move(options)),
+                     output_schema);
 }
 
 DataStream DataStream::Union(const std::vector<DataStream>& others) const {
@@ -218,7 +225,8 @@ DataStream DataStream::Union(const std::vector<DataStream>& others) const {
   for (const DataStream& other : others) {
     if (other.node_id_ < 0) return other;
     if (other.builder_ != builder_) {
-      builder_->RecordError(Status::Invalid("Union: streams come from different environments"));
+      builder_->RecordError(
+          Status::Invalid("Union: streams come from different environments"));
       return DataStream(builder_, -1);
     }
     inputs.push_back(&other);
@@ -226,14 +234,15 @@ DataStream DataStream::Union(const std::vector<DataStream>& others) const {
   }
   auto options = UnionOptions::Make(schemas);
   if (!options.ok()) {
-    builder_->RecordError(WithContext("Union after '" + node_name() + "'", options.status()));
+    builder_->RecordError(
+        WithContext("Union after '" + node_name() + "'", options.status()));
     return DataStream(builder_, -1);
   }
   int id = builder_->AddNode(NodeRole::kOperator, *options, schema());
   for (size_t port = 0; port < inputs.size(); ++port) {
     const DataStream& input = *inputs[port];
-    builder_->edges.push_back(
-        {input.node_id_, id, static_cast<int>(port), input.partitioning_, input.key_columns_});
+    builder_->edges.push_back({input.node_id_, id, static_cast<int>(port),
+                               input.partitioning_, input.key_columns_});
   }
   return DataStream(builder_, id);
 }
@@ -242,15 +251,21 @@ KeyedStream DataStream::KeyBy(std::vector<std::string> key_columns) const {
   if (node_id_ >= 0) {
     auto resolved = ResolveKeyColumns(*schema(), key_columns);
     if (!resolved.ok()) {
-      builder_->RecordError(WithContext("KeyBy after '" + node_name() + "'", resolved.status()));
+      builder_->RecordError(
+          WithContext("KeyBy after '" + node_name() + "'", resolved.status()));
       return KeyedStream(DataStream(builder_, -1));
     }
   }
-  return KeyedStream(DataStream(builder_, node_id_, Partitioning::kHash, std::move(key_columns)));
+  return KeyedStream(
+      DataStream(builder_, node_id_, Partitioning::kHash, std::move(key_columns)));
 }
 
-DataStream DataStream::Rebalance() const { return WithPartitioning(Partitioning::kRebalance); }
-DataStream DataStream::Broadcast() const { return WithPartitioning(Partitioning::kBroadcast); }
+DataStream DataStream::Rebalance() const {
+  return WithPartitioning(Partitioning::kRebalance);
+}
+DataStream DataStream::Broadcast() const {
+  return WithPartitioning(Partitioning::kBroadcast);
+}
 
 DataStream DataStream::WithPartitioning(Partitioning partitioning) const {
   return DataStream(builder_, node_id_, partitioning);
@@ -281,16 +296,19 @@ std::string DataStream::Print(std::string prefix) const {
 }
 
 std::string DataStream::Blackhole() const {
-  return AddOperator("Blackhole", NodeRole::kSink, std::shared_ptr<const NodeOptions>(std::make_shared<BlackholeSinkOptions>()),
-                     nullptr)
+  return AddOperator(
+             "Blackhole", NodeRole::kSink,
+             std::shared_ptr<const NodeOptions>(std::make_shared<BlackholeSinkOptions>()),
+             nullptr)
       .node_name();
 }
 
 std::shared_ptr<CollectedBatches> DataStream::Collect() const {
   auto target = std::make_shared<CollectedBatches>(schema());
-  AddOperator("Collect", NodeRole::kSink,
-              std::shared_ptr<const NodeOptions>(std::make_shared<CollectSinkOptions>(target)),
-              nullptr);
+  AddOperator(
+      "Collect", NodeRole::kSink,
+      std::shared_ptr<const NodeOptions>(std::make_shared<CollectSinkOptions>(target)),
+      nullptr);
   return target;
 }
 

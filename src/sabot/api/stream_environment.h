@@ -149,7 +149,8 @@ class KeyedStream {
   }
   DataStream FlatMap(std::string name, FlatMapFunction function,
                      std::shared_ptr<arrow::Schema> output_schema = nullptr) const {
-    return stream_.FlatMap(std::move(name), std::move(function), std::move(output_schema));
+    return stream_.FlatMap(std::move(name), std::move(function),
+                           std::move(output_schema));
   }
   const std::vector<std::string>& key_columns() const { return stream_.key_columns_; }
 

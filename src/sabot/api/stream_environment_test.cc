@@ -36,7 +36,8 @@ TEST(StreamEnvironmentTest, MissingInputFileFailsAtPlanTime) {
   auto plan = env.BuildPlan();
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("FromFiles"), std::string::npos);
-  EXPECT_NE(plan.status().message().find("/nonexistent/sabot/input-*.csv"), std::string::npos);
+  EXPECT_NE(plan.status().message().find("/nonexistent/sabot/input-*.csv"),
+            std::string::npos);
 }
 
 TEST(StreamEnvironmentTest, PlanWithoutSinkIsRejected) {
@@ -66,7 +67,8 @@ TEST(StreamEnvironmentTest, ExecuteReportsCountsPerNode) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->Metrics(source.node_name()).rows_out, 10'000);
   EXPECT_EQ(result->Metrics(filtered.node_name()).rows_in, 10'000);
-  EXPECT_EQ(result->Metrics(sink).rows_in, result->Metrics(filtered.node_name()).rows_out);
+  EXPECT_EQ(result->Metrics(sink).rows_in,
+            result->Metrics(filtered.node_name()).rows_out);
   EXPECT_GT(result->Metrics(sink).rows_in, 3000);
   EXPECT_LT(result->Metrics(sink).rows_in, 7000);
 }

@@ -31,7 +31,8 @@ namespace {
 
 class CollectSink : public Operator {
  public:
-  explicit CollectSink(std::shared_ptr<CollectedBatches> target) : target_(std::move(target)) {}
+  explicit CollectSink(std::shared_ptr<CollectedBatches> target)
+      : target_(std::move(target)) {}
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
     target_->Append(std::move(batch));
     return Status::OK();
@@ -44,15 +45,19 @@ class CollectSink : public Operator {
 // Rows are counted by the runtime's node metrics; the sink only has to accept them.
 class BlackholeSink : public Operator {
  public:
-  Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch>) override { return Status::OK(); }
+  Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch>) override {
+    return Status::OK();
+  }
 };
 
 }  // namespace
 
 Status RegisterCollectSinks(OperatorRegistry* registry) {
   ARROW_RETURN_NOT_OK(registry->AddOperator(
-      "collect_sink", [](const NodeOptions& options) -> Result<std::unique_ptr<Operator>> {
-        ARROW_ASSIGN_OR_RAISE(auto* typed, CheckedOptionsCast<CollectSinkOptions>(options));
+      "collect_sink",
+      [](const NodeOptions& options) -> Result<std::unique_ptr<Operator>> {
+        ARROW_ASSIGN_OR_RAISE(auto* typed,
+                              CheckedOptionsCast<CollectSinkOptions>(options));
         return std::make_unique<CollectSink>(typed->target());
       }));
   return registry->AddOperator(

@@ -22,7 +22,8 @@ class OperatorRegistry;
 /// after the job ended for a complete result.
 class CollectedBatches {
  public:
-  explicit CollectedBatches(std::shared_ptr<arrow::Schema> schema) : schema_(std::move(schema)) {}
+  explicit CollectedBatches(std::shared_ptr<arrow::Schema> schema)
+      : schema_(std::move(schema)) {}
 
   void Append(std::shared_ptr<arrow::RecordBatch> batch);
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches() const;

@@ -17,27 +17,34 @@ GeneratorConfig TransactionsGenerator(int64_t num_rows, uint64_t seed) {
   config.num_rows = num_rows;
   using Kind = GeneratorColumn::Kind;
   GeneratorColumn id{.name = "transaction_id", .kind = Kind::kSequence};
-  GeneratorColumn account{.name = "account", .kind = Kind::kUniformInt, .int_min = 0,
-                          .int_max = 99'999};
-  GeneratorColumn amount{.name = "amount", .kind = Kind::kUniformDouble, .double_min = 1,
-                         .double_max = 5000, .decimals = 2};
-  GeneratorColumn city{.name = "city",
-                       .kind = Kind::kChoice,
-                       .choices = {"Amsterdam", "Berlin", "Lisbon", "London", "Madrid",
-                                   "New York", "Paris", "Rome", "San Francisco",
-                                   "Singapore", "Tokyo", "Toronto"}};
+  GeneratorColumn account{
+      .name = "account", .kind = Kind::kUniformInt, .int_min = 0, .int_max = 99'999};
+  GeneratorColumn amount{.name = "amount",
+                         .kind = Kind::kUniformDouble,
+                         .double_min = 1,
+                         .double_max = 5000,
+                         .decimals = 2};
+  GeneratorColumn city{
+      .name = "city",
+      .kind = Kind::kChoice,
+      .choices = {"Amsterdam", "Berlin", "Lisbon", "London", "Madrid", "New York",
+                  "Paris", "Rome", "San Francisco", "Singapore", "Tokyo", "Toronto"}};
   // 2026-01-01T00:00:00Z, one transaction per millisecond, up to 2 s late.
-  GeneratorColumn time{.name = "_time", .kind = Kind::kEventTime,
-                       .start_millis = 1'767'225'600'000, .step_millis = 1,
+  GeneratorColumn time{.name = "_time",
+                       .kind = Kind::kEventTime,
+                       .start_millis = 1'767'225'600'000,
+                       .step_millis = 1,
                        .max_delay_millis = 2000};
   config.columns = {id, account, amount, city, time};
   return config;
 }
 
 Result<std::shared_ptr<GeneratorOptions>> GeneratorOptions::Make(GeneratorConfig config) {
-  if (config.columns.empty()) return Status::Invalid("generator needs at least one column");
+  if (config.columns.empty())
+    return Status::Invalid("generator needs at least one column");
   if (config.batch_size <= 0) {
-    return Status::Invalid("generator batch_size must be positive, got ", config.batch_size);
+    return Status::Invalid("generator batch_size must be positive, got ",
+                           config.batch_size);
   }
   if (config.rows_per_second < 0) {
     return Status::Invalid("generator rows_per_second must be >= 0 (0 = unlimited)");
@@ -52,7 +59,8 @@ Result<std::shared_ptr<GeneratorOptions>> GeneratorOptions::Make(GeneratorConfig
     switch (column.kind) {
       case Kind::kUniformInt:
         if (column.int_min > column.int_max) {
-          return Status::Invalid("generator column '", column.name, "': int_min > int_max");
+          return Status::Invalid("generator column '", column.name,
+                                 "': int_min > int_max");
         }
         break;
       case Kind::kUniformDouble:
@@ -82,7 +90,8 @@ Result<std::shared_ptr<GeneratorOptions>> GeneratorOptions::Make(GeneratorConfig
     fields.push_back(arrow::field(column.name, type, /*nullable=*/false));
   }
   auto schema = arrow::schema(std::move(fields));
-  return std::shared_ptr<GeneratorOptions>(new GeneratorOptions(std::move(config), schema));
+  return std::shared_ptr<GeneratorOptions>(
+      new GeneratorOptions(std::move(config), schema));
 }
 
 std::string GeneratorOptions::Describe() const {
@@ -153,7 +162,7 @@ class GeneratorReader : public SourceReader {
   }
 
   Result<std::shared_ptr<arrow::Array>> MakeColumn(size_t c, int64_t first_row,
-                                                    int64_t num_rows) {
+                                                   int64_t num_rows) {
     const GeneratorColumn& column = config_.columns[c];
     const uint64_t column_seed = Mix(config_.seed ^ (0x100000001b3ULL * (c + 1)));
     using Kind = GeneratorColumn::Kind;
@@ -161,12 +170,14 @@ class GeneratorReader : public SourceReader {
       case Kind::kSequence:
       case Kind::kUniformInt:
       case Kind::kEventTime: {
-        ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(num_rows * sizeof(int64_t)));
+        ARROW_ASSIGN_OR_RAISE(auto buffer,
+                              arrow::AllocateBuffer(num_rows * sizeof(int64_t)));
         auto* values = reinterpret_cast<int64_t*>(buffer->mutable_data());
         if (column.kind == Kind::kSequence) {
           for (int64_t i = 0; i < num_rows; ++i) values[i] = first_row + i;
         } else if (column.kind == Kind::kUniformInt) {
-          const uint64_t span = static_cast<uint64_t>(column.int_max - column.int_min) + 1;
+          const uint64_t span =
+              static_cast<uint64_t>(column.int_max - column.int_min) + 1;
           for (int64_t i = 0; i < num_rows; ++i) {
             uint64_t h = Mix(column_seed ^ static_cast<uint64_t>(first_row + i));
             values[i] = column.int_min + static_cast<int64_t>(span == 0 ? h : h % span);
@@ -182,7 +193,8 @@ class GeneratorReader : public SourceReader {
         return std::make_shared<arrow::Int64Array>(num_rows, std::move(buffer));
       }
       case Kind::kUniformDouble: {
-        ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(num_rows * sizeof(double)));
+        ARROW_ASSIGN_OR_RAISE(auto buffer,
+                              arrow::AllocateBuffer(num_rows * sizeof(double)));
         auto* values = reinterpret_cast<double*>(buffer->mutable_data());
         const double scale = std::pow(10.0, column.decimals);
         const double width = column.double_max - column.double_min;

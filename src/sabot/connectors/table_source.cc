@@ -10,7 +10,8 @@ Result<std::shared_ptr<TableSourceOptions>> TableSourceOptions::Make(
     std::shared_ptr<arrow::Schema> schema,
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches, int64_t repeat) {
   if (!schema) return Status::Invalid("table source needs a schema");
-  if (repeat < 1) return Status::Invalid("table source repeat must be >= 1, got ", repeat);
+  if (repeat < 1)
+    return Status::Invalid("table source repeat must be >= 1, got ", repeat);
   for (size_t i = 0; i < batches.size(); ++i) {
     if (!batches[i]->schema()->Equals(*schema, /*check_metadata=*/false)) {
       return Status::TypeError("table source batch ", i, " has schema (",
@@ -55,7 +56,8 @@ Status RegisterTableSource(OperatorRegistry* registry) {
       "table_source",
       [](const NodeOptions& options,
          const SourceContext& context) -> Result<std::unique_ptr<SourceReader>> {
-        ARROW_ASSIGN_OR_RAISE(auto* typed, CheckedOptionsCast<TableSourceOptions>(options));
+        ARROW_ASSIGN_OR_RAISE(auto* typed,
+                              CheckedOptionsCast<TableSourceOptions>(options));
         return std::make_unique<TableReader>(*typed, context);
       });
 }

@@ -26,12 +26,15 @@ class TableSourceOptions : public NodeOptions {
   std::string kind() const override { return "table_source"; }
   std::string Describe() const override;
   const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
-  const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches() const { return batches_; }
+  const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches() const {
+    return batches_;
+  }
   int64_t repeat() const { return repeat_; }
 
  private:
   TableSourceOptions(std::shared_ptr<arrow::Schema> schema,
-                     std::vector<std::shared_ptr<arrow::RecordBatch>> batches, int64_t repeat)
+                     std::vector<std::shared_ptr<arrow::RecordBatch>> batches,
+                     int64_t repeat)
       : schema_(std::move(schema)), batches_(std::move(batches)), repeat_(repeat) {}
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches_;

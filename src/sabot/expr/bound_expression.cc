@@ -22,7 +22,8 @@ std::string DescribeColumns(const arrow::Schema& schema) {
 
 }  // namespace
 
-BoundExpr::BoundExpr(Expr expr, cp::Expression bound, std::shared_ptr<arrow::DataType> type)
+BoundExpr::BoundExpr(Expr expr, cp::Expression bound,
+                     std::shared_ptr<arrow::DataType> type)
     : expr_(std::move(expr)), bound_(std::move(bound)), type_(std::move(type)) {}
 
 Result<BoundExpr> BoundExpr::Bind(const Expr& expr,
@@ -32,7 +33,8 @@ Result<BoundExpr> BoundExpr::Bind(const Expr& expr,
     auto match = ref.FindOne(*schema);
     if (!match.ok()) {
       return Status::Invalid("unknown column ", ref.ToString(), " in expression ",
-                             expr.ToString(), "; available columns: ", DescribeColumns(*schema));
+                             expr.ToString(),
+                             "; available columns: ", DescribeColumns(*schema));
     }
   }
   auto bound = expr.arrow_expression().Bind(*schema);

@@ -17,7 +17,8 @@ class BoundExpr {
  public:
   /// Binds `expr` to `schema`. Fails with a message naming the expression and what to
   /// change when a column is unknown or a function has no kernel for the input types.
-  static Result<BoundExpr> Bind(const Expr& expr, const std::shared_ptr<arrow::Schema>& schema);
+  static Result<BoundExpr> Bind(const Expr& expr,
+                                const std::shared_ptr<arrow::Schema>& schema);
 
   /// Evaluates over a batch of the bound schema; returns an array of the batch's length
   /// or a scalar when the expression is constant.

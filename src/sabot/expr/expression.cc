@@ -45,16 +45,24 @@ Expr CallArrow(const std::string& function, const std::vector<Expr>& arguments,
 }  // namespace
 
 Expr operator+(const Expr& l, const Expr& r) { return CallArrow("add_checked", {l, r}); }
-Expr operator-(const Expr& l, const Expr& r) { return CallArrow("subtract_checked", {l, r}); }
-Expr operator*(const Expr& l, const Expr& r) { return CallArrow("multiply_checked", {l, r}); }
-Expr operator/(const Expr& l, const Expr& r) { return CallArrow("divide_checked", {l, r}); }
+Expr operator-(const Expr& l, const Expr& r) {
+  return CallArrow("subtract_checked", {l, r});
+}
+Expr operator*(const Expr& l, const Expr& r) {
+  return CallArrow("multiply_checked", {l, r});
+}
+Expr operator/(const Expr& l, const Expr& r) {
+  return CallArrow("divide_checked", {l, r});
+}
 
 Expr operator==(const Expr& l, const Expr& r) { return CallArrow("equal", {l, r}); }
 Expr operator!=(const Expr& l, const Expr& r) { return CallArrow("not_equal", {l, r}); }
 Expr operator<(const Expr& l, const Expr& r) { return CallArrow("less", {l, r}); }
 Expr operator<=(const Expr& l, const Expr& r) { return CallArrow("less_equal", {l, r}); }
 Expr operator>(const Expr& l, const Expr& r) { return CallArrow("greater", {l, r}); }
-Expr operator>=(const Expr& l, const Expr& r) { return CallArrow("greater_equal", {l, r}); }
+Expr operator>=(const Expr& l, const Expr& r) {
+  return CallArrow("greater_equal", {l, r});
+}
 
 Expr operator&&(const Expr& l, const Expr& r) { return CallArrow("and_kleene", {l, r}); }
 Expr operator||(const Expr& l, const Expr& r) { return CallArrow("or_kleene", {l, r}); }
@@ -64,8 +72,9 @@ Expr IsNull(const Expr& operand) { return CallArrow("is_null", {operand}); }
 Expr IsValid(const Expr& operand) { return CallArrow("is_valid", {operand}); }
 
 Expr Cast(const Expr& operand, std::shared_ptr<arrow::DataType> type) {
-  return CallArrow("cast", {operand},
-                   std::make_shared<cp::CastOptions>(cp::CastOptions::Safe(std::move(type))));
+  return CallArrow(
+      "cast", {operand},
+      std::make_shared<cp::CastOptions>(cp::CastOptions::Safe(std::move(type))));
 }
 
 Expr Lower(const Expr& operand) { return CallArrow("utf8_lower", {operand}); }

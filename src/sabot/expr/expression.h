@@ -76,11 +76,15 @@ Expr operator!(const Expr& operand);
 /// Mixed forms so that `col("amount") > 1000` and `col("x") * 2.5` read naturally.
 template <typename T>
 concept LiteralValue = std::is_arithmetic_v<T> || std::is_convertible_v<T, std::string>;
-#define SABOT_EXPR_LITERAL_OPERATOR(op)                                 \
-  template <LiteralValue T>                                             \
-  Expr operator op(const Expr& left, T right) { return left op lit(right); } \
-  template <LiteralValue T>                                             \
-  Expr operator op(T left, const Expr& right) { return lit(left) op right; }
+#define SABOT_EXPR_LITERAL_OPERATOR(op)         \
+  template <LiteralValue T>                     \
+  Expr operator op(const Expr& left, T right) { \
+    return left op lit(right);                  \
+  }                                             \
+  template <LiteralValue T>                     \
+  Expr operator op(T left, const Expr& right) { \
+    return lit(left) op right;                  \
+  }
 SABOT_EXPR_LITERAL_OPERATOR(+)
 SABOT_EXPR_LITERAL_OPERATOR(-)
 SABOT_EXPR_LITERAL_OPERATOR(*)

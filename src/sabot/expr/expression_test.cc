@@ -19,9 +19,10 @@ std::shared_ptr<arrow::RecordBatch> SampleBatch() {
   EXPECT_TRUE(price.AppendValues({1.5, 2.5, 3.5, 4.5}).ok());
   arrow::StringBuilder city;
   EXPECT_TRUE(city.AppendValues({"Paris", "berlin", "Lisbon", "Paris"}).ok());
-  return arrow::RecordBatch::Make(schema, 4,
-                                  {amount.Finish().ValueOrDie(), price.Finish().ValueOrDie(),
-                                   city.Finish().ValueOrDie()});
+  return arrow::RecordBatch::Make(
+      schema, 4,
+      {amount.Finish().ValueOrDie(), price.Finish().ValueOrDie(),
+       city.Finish().ValueOrDie()});
 }
 
 std::shared_ptr<arrow::Array> Eval(const Expr& expr) {
@@ -35,8 +36,9 @@ std::shared_ptr<arrow::Array> Eval(const Expr& expr) {
 
 TEST(ExpressionTest, ComparisonWithLiteralEvaluatesPerRowAndPropagatesNull) {
   auto result = Eval(col("amount") > 1000);
-  EXPECT_EQ(result->ToString(), testing::ArrayFromJson(arrow::boolean(), "[false, true, true, null]")
-                                    ->ToString());
+  EXPECT_EQ(
+      result->ToString(),
+      testing::ArrayFromJson(arrow::boolean(), "[false, true, true, null]")->ToString());
 }
 
 TEST(ExpressionTest, ArithmeticMixesColumnsAndLiterals) {
@@ -55,28 +57,30 @@ TEST(ExpressionTest, IntegerOverflowIsAnErrorNotAWrapAround) {
 
 TEST(ExpressionTest, BooleanLogicUsesKleeneSemantics) {
   // null AND false is false; null OR true is true.
-  auto result = Eval((col("amount") > 1000 && col("price") > 10.0) ||
-                     col("city") == "Paris");
-  EXPECT_TRUE(
-      result->Equals(*testing::ArrayFromJson(arrow::boolean(), "[true, false, false, true]")));
+  auto result =
+      Eval((col("amount") > 1000 && col("price") > 10.0) || col("city") == "Paris");
+  EXPECT_TRUE(result->Equals(
+      *testing::ArrayFromJson(arrow::boolean(), "[true, false, false, true]")));
   auto negated = Eval(!(col("city") == "Paris"));
-  EXPECT_TRUE(
-      negated->Equals(*testing::ArrayFromJson(arrow::boolean(), "[false, true, true, false]")));
+  EXPECT_TRUE(negated->Equals(
+      *testing::ArrayFromJson(arrow::boolean(), "[false, true, true, false]")));
 }
 
 TEST(ExpressionTest, StringFunctions) {
   EXPECT_TRUE(Eval(Upper(col("city")))
-                  ->Equals(*testing::ArrayFromJson(arrow::utf8(),
-                                                 R"(["PARIS", "BERLIN", "LISBON", "PARIS"])")));
+                  ->Equals(*testing::ArrayFromJson(
+                      arrow::utf8(), R"(["PARIS", "BERLIN", "LISBON", "PARIS"])")));
   EXPECT_TRUE(Eval(Contains(col("city"), "is"))
-                  ->Equals(*testing::ArrayFromJson(arrow::boolean(), "[true, false, true, true]")));
+                  ->Equals(*testing::ArrayFromJson(arrow::boolean(),
+                                                   "[true, false, true, true]")));
   EXPECT_TRUE(Eval(StartsWith(Lower(col("city")), "b"))
-                  ->Equals(*testing::ArrayFromJson(arrow::boolean(), "[false, true, false, false]")));
-  EXPECT_TRUE(
-      Eval(Length(col("city")))->Equals(*testing::ArrayFromJson(arrow::int32(), "[5, 6, 6, 5]")));
+                  ->Equals(*testing::ArrayFromJson(arrow::boolean(),
+                                                   "[false, true, false, false]")));
+  EXPECT_TRUE(Eval(Length(col("city")))
+                  ->Equals(*testing::ArrayFromJson(arrow::int32(), "[5, 6, 6, 5]")));
   EXPECT_TRUE(Eval(Concat({col("city"), lit("!")}))
-                  ->Equals(*testing::ArrayFromJson(arrow::utf8(),
-                                                 R"(["Paris!", "berlin!", "Lisbon!", "Paris!"])")));
+                  ->Equals(*testing::ArrayFromJson(
+                      arrow::utf8(), R"(["Paris!", "berlin!", "Lisbon!", "Paris!"])")));
 }
 
 TEST(ExpressionTest, CastAndNullTests) {
@@ -85,14 +89,15 @@ TEST(ExpressionTest, CastAndNullTests) {
   auto truncating = BoundExpr::Bind(Cast(col("price"), arrow::int64()), batch->schema());
   ASSERT_TRUE(truncating.ok());
   EXPECT_FALSE(truncating->Evaluate(*batch).ok());
-  EXPECT_TRUE(Eval(Cast(col("amount"), arrow::float64()))
-                  ->Equals(*testing::ArrayFromJson(arrow::float64(), "[500, 1500, 2000, null]")));
   EXPECT_TRUE(
-      Eval(IsNull(col("amount")))
-          ->Equals(*testing::ArrayFromJson(arrow::boolean(), "[false, false, false, true]")));
-  EXPECT_TRUE(
-      Eval(IsValid(col("amount")))
-          ->Equals(*testing::ArrayFromJson(arrow::boolean(), "[true, true, true, false]")));
+      Eval(Cast(col("amount"), arrow::float64()))
+          ->Equals(*testing::ArrayFromJson(arrow::float64(), "[500, 1500, 2000, null]")));
+  EXPECT_TRUE(Eval(IsNull(col("amount")))
+                  ->Equals(*testing::ArrayFromJson(arrow::boolean(),
+                                                   "[false, false, false, true]")));
+  EXPECT_TRUE(Eval(IsValid(col("amount")))
+                  ->Equals(*testing::ArrayFromJson(arrow::boolean(),
+                                                   "[true, true, true, false]")));
 }
 
 TEST(ExpressionTest, UnknownColumnFailsAtBindNamingColumnAndAvailableColumns) {

@@ -28,7 +28,8 @@ std::string FilterOptions::Describe() const {
 }
 
 Result<std::shared_ptr<ProjectOptions>> ProjectOptions::Make(
-    const std::vector<Expr>& expressions, const std::shared_ptr<arrow::Schema>& input_schema) {
+    const std::vector<Expr>& expressions,
+    const std::shared_ptr<arrow::Schema>& input_schema) {
   if (expressions.empty()) {
     return Status::Invalid("a projection needs at least one expression");
   }
@@ -60,11 +61,13 @@ std::string ProjectOptions::Describe() const {
 
 Result<std::shared_ptr<UnionOptions>> UnionOptions::Make(
     const std::vector<std::shared_ptr<arrow::Schema>>& input_schemas) {
-  if (input_schemas.size() < 2) return Status::Invalid("a union needs at least two inputs");
+  if (input_schemas.size() < 2)
+    return Status::Invalid("a union needs at least two inputs");
   for (size_t i = 1; i < input_schemas.size(); ++i) {
     if (!input_schemas[i]->Equals(*input_schemas[0], /*check_metadata=*/false)) {
-      return Status::TypeError("union input ", i, " has schema (", input_schemas[i]->ToString(),
-                               ") but input 0 has (", input_schemas[0]->ToString(),
+      return Status::TypeError("union input ", i, " has schema (",
+                               input_schemas[i]->ToString(), ") but input 0 has (",
+                               input_schemas[0]->ToString(),
                                "); Select the same columns and types on every input");
     }
   }
@@ -75,7 +78,8 @@ namespace {
 
 class FilterOperator : public Operator {
  public:
-  explicit FilterOperator(const FilterOptions& options) : predicate_(options.predicate()) {}
+  explicit FilterOperator(const FilterOptions& options)
+      : predicate_(options.predicate()) {}
 
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
     ARROW_ASSIGN_OR_RAISE(arrow::Datum mask, predicate_.Evaluate(*batch));
@@ -107,7 +111,8 @@ class ProjectOperator : public Operator {
     for (const BoundExpr& expr : expressions_) {
       ARROW_ASSIGN_OR_RAISE(arrow::Datum value, expr.Evaluate(*batch));
       if (value.is_scalar()) {
-        ARROW_ASSIGN_OR_RAISE(auto array, arrow::MakeArrayFromScalar(*value.scalar(), num_rows));
+        ARROW_ASSIGN_OR_RAISE(auto array,
+                              arrow::MakeArrayFromScalar(*value.scalar(), num_rows));
         columns.push_back(std::move(array));
       } else {
         columns.push_back(value.make_array());
@@ -126,8 +131,9 @@ Status CheckSchema(const std::shared_ptr<arrow::RecordBatch>& batch,
                    const std::shared_ptr<arrow::Schema>& declared, const char* what) {
   if (!batch) return Status::Invalid(what, " returned a null batch");
   if (!batch->schema()->Equals(*declared, /*check_metadata=*/false)) {
-    return Status::TypeError(what, " returned a batch with schema (", batch->schema()->ToString(),
-                             ") but declared (", declared->ToString(),
+    return Status::TypeError(what, " returned a batch with schema (",
+                             batch->schema()->ToString(), ") but declared (",
+                             declared->ToString(),
                              "); declare the schema the function returns");
   }
   return Status::OK();
@@ -178,7 +184,8 @@ class UnionOperator : public Operator {
 template <typename OptionsType, typename OperatorType>
 OperatorFactory MakeFactory() {
   return [](const NodeOptions& options) -> Result<std::unique_ptr<Operator>> {
-    ARROW_ASSIGN_OR_RAISE(const OptionsType* typed, CheckedOptionsCast<OptionsType>(options));
+    ARROW_ASSIGN_OR_RAISE(const OptionsType* typed,
+                          CheckedOptionsCast<OptionsType>(options));
     return std::make_unique<OperatorType>(*typed);
   };
 }
@@ -186,15 +193,18 @@ OperatorFactory MakeFactory() {
 }  // namespace
 
 Status RegisterStatelessOperators(OperatorRegistry* registry) {
-  ARROW_RETURN_NOT_OK(registry->AddOperator("filter", MakeFactory<FilterOptions, FilterOperator>()));
+  ARROW_RETURN_NOT_OK(
+      registry->AddOperator("filter", MakeFactory<FilterOptions, FilterOperator>()));
   ARROW_RETURN_NOT_OK(
       registry->AddOperator("project", MakeFactory<ProjectOptions, ProjectOperator>()));
-  ARROW_RETURN_NOT_OK(registry->AddOperator("map", MakeFactory<MapOptions, MapOperator>()));
+  ARROW_RETURN_NOT_OK(
+      registry->AddOperator("map", MakeFactory<MapOptions, MapOperator>()));
   ARROW_RETURN_NOT_OK(
       registry->AddOperator("flat_map", MakeFactory<FlatMapOptions, FlatMapOperator>()));
-  return registry->AddOperator("union", [](const NodeOptions&) -> Result<std::unique_ptr<Operator>> {
-    return std::make_unique<UnionOperator>();
-  });
+  return registry->AddOperator(
+      "union", [](const NodeOptions&) -> Result<std::unique_ptr<Operator>> {
+        return std::make_unique<UnionOperator>();
+      });
 }
 
 }  // namespace sabot

@@ -35,14 +35,16 @@ class ProjectOptions : public NodeOptions {
   /// Binds each expression; output columns are named by Expr::OutputName() and must be
   /// unique.
   static Result<std::shared_ptr<ProjectOptions>> Make(
-      const std::vector<Expr>& expressions, const std::shared_ptr<arrow::Schema>& input_schema);
+      const std::vector<Expr>& expressions,
+      const std::shared_ptr<arrow::Schema>& input_schema);
   std::string kind() const override { return "project"; }
   std::string Describe() const override;
   const std::vector<BoundExpr>& expressions() const { return expressions_; }
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
 
  private:
-  ProjectOptions(std::vector<BoundExpr> expressions, std::shared_ptr<arrow::Schema> schema)
+  ProjectOptions(std::vector<BoundExpr> expressions,
+                 std::shared_ptr<arrow::Schema> schema)
       : expressions_(std::move(expressions)), output_schema_(std::move(schema)) {}
   std::vector<BoundExpr> expressions_;
   std::shared_ptr<arrow::Schema> output_schema_;
@@ -52,14 +54,18 @@ class ProjectOptions : public NodeOptions {
 using MapFunction = std::function<Result<std::shared_ptr<arrow::RecordBatch>>(
     const std::shared_ptr<arrow::RecordBatch>&)>;
 /// A user function from one batch to any number of batches (possibly none).
-using FlatMapFunction = std::function<Result<std::vector<std::shared_ptr<arrow::RecordBatch>>>(
-    const std::shared_ptr<arrow::RecordBatch>&)>;
+using FlatMapFunction =
+    std::function<Result<std::vector<std::shared_ptr<arrow::RecordBatch>>>(
+        const std::shared_ptr<arrow::RecordBatch>&)>;
 
 class MapOptions : public NodeOptions {
  public:
   /// `output_schema` is what the function returns; every returned batch is checked.
-  MapOptions(std::string name, MapFunction function, std::shared_ptr<arrow::Schema> output_schema)
-      : name_(std::move(name)), function_(std::move(function)), schema_(std::move(output_schema)) {}
+  MapOptions(std::string name, MapFunction function,
+             std::shared_ptr<arrow::Schema> output_schema)
+      : name_(std::move(name)),
+        function_(std::move(function)),
+        schema_(std::move(output_schema)) {}
   std::string kind() const override { return "map"; }
   std::string Describe() const override { return "map(" + name_ + ")"; }
   const MapFunction& function() const { return function_; }
@@ -75,7 +81,9 @@ class FlatMapOptions : public NodeOptions {
  public:
   FlatMapOptions(std::string name, FlatMapFunction function,
                  std::shared_ptr<arrow::Schema> output_schema)
-      : name_(std::move(name)), function_(std::move(function)), schema_(std::move(output_schema)) {}
+      : name_(std::move(name)),
+        function_(std::move(function)),
+        schema_(std::move(output_schema)) {}
   std::string kind() const override { return "flat_map"; }
   std::string Describe() const override { return "flat_map(" + name_ + ")"; }
   const FlatMapFunction& function() const { return function_; }

@@ -13,7 +13,8 @@ using testing::ArrayFromJson;
 using testing::BatchFromJson;
 
 std::shared_ptr<arrow::Schema> Schema() {
-  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("v", arrow::float64()),
+  return arrow::schema({arrow::field("id", arrow::int64()),
+                        arrow::field("v", arrow::float64()),
                         arrow::field("s", arrow::utf8())});
 }
 
@@ -24,7 +25,8 @@ std::shared_ptr<arrow::RecordBatch> Input() {
                                      {"id": 4, "v": 9.0, "s": "d"}])");
 }
 
-std::shared_ptr<arrow::Table> RunPipeline(const std::function<DataStream(DataStream)>& build) {
+std::shared_ptr<arrow::Table> RunPipeline(
+    const std::function<DataStream(DataStream)>& build) {
   StreamEnvironment env;
   auto collected = build(env.FromBatches(Schema(), {Input()})).Collect();
   auto result = env.Execute();
@@ -44,7 +46,8 @@ TEST(FilterTest, NonBooleanPredicateFailsAtPlanTime) {
   auto plan = env.BuildPlan();
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("must be boolean"), std::string::npos);
-  EXPECT_NE(plan.status().message().find("Filter after 'table_source#0'"), std::string::npos)
+  EXPECT_NE(plan.status().message().find("Filter after 'table_source#0'"),
+            std::string::npos)
       << plan.status().message();
 }
 
@@ -59,8 +62,8 @@ TEST(ProjectTest, ComputesNamedColumnsAndBroadcastsLiterals) {
       arrow::ChunkedArray(ArrayFromJson(arrow::float64(), "[2.5, null, 8, 10]"))));
   EXPECT_TRUE(table->GetColumnByName("tag")->Equals(
       arrow::ChunkedArray(ArrayFromJson(arrow::utf8(), R"(["x", "x", "x", "x"])"))));
-  EXPECT_TRUE(table->GetColumnByName("no_s")->Equals(
-      arrow::ChunkedArray(ArrayFromJson(arrow::boolean(), "[false, false, true, false]"))));
+  EXPECT_TRUE(table->GetColumnByName("no_s")->Equals(arrow::ChunkedArray(
+      ArrayFromJson(arrow::boolean(), "[false, false, true, false]"))));
 }
 
 TEST(ProjectTest, DuplicateOutputNameFailsSayingToRename) {
@@ -86,19 +89,22 @@ TEST(MapTest, FunctionReceivesWholeBatchesAndMayChangeSchema) {
         out_schema);
   });
   EXPECT_EQ(table->num_rows(), 1);
-  EXPECT_TRUE(table->column(0)->Equals(arrow::ChunkedArray(ArrayFromJson(arrow::int64(), "[4]"))));
+  EXPECT_TRUE(table->column(0)->Equals(
+      arrow::ChunkedArray(ArrayFromJson(arrow::int64(), "[4]"))));
 }
 
 TEST(MapTest, ReturningUndeclaredSchemaFailsNamingOperator) {
   StreamEnvironment env;
   env.FromBatches(Schema(), {Input()})
-      .Map("drop_column", [](const std::shared_ptr<arrow::RecordBatch>& batch) {
-        return batch->RemoveColumn(0);
-      })
+      .Map("drop_column",
+           [](const std::shared_ptr<arrow::RecordBatch>& batch) {
+             return batch->RemoveColumn(0);
+           })
       .Blackhole();
   auto result = env.Execute();
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("operator 'map#1' (subtask 1/1)"), std::string::npos)
+  EXPECT_NE(result.status().message().find("operator 'map#1' (subtask 1/1)"),
+            std::string::npos)
       << result.status().message();
   EXPECT_NE(result.status().message().find("declared"), std::string::npos);
 }

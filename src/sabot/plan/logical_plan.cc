@@ -39,7 +39,8 @@ Result<std::shared_ptr<const LogicalPlan>> LogicalPlan::Make(std::vector<PlanNod
                                                              std::vector<PlanEdge> edges,
                                                              int32_t max_parallelism) {
   if (max_parallelism < 1 || max_parallelism > (1 << 15)) {
-    return Status::Invalid("max parallelism must be in [1, 32768], got ", max_parallelism);
+    return Status::Invalid("max parallelism must be in [1, 32768], got ",
+                           max_parallelism);
   }
   const int num_nodes = static_cast<int>(nodes.size());
   bool has_sink = false;
@@ -60,8 +61,9 @@ Result<std::shared_ptr<const LogicalPlan>> LogicalPlan::Make(std::vector<PlanNod
     has_sink = has_sink || node.role == NodeRole::kSink;
   }
   if (!has_sink) {
-    return Status::Invalid("the plan has no sink: add one (Print, Collect, Blackhole or a "
-                           "file sink) so that results go somewhere");
+    return Status::Invalid(
+        "the plan has no sink: add one (Print, Collect, Blackhole or a "
+        "file sink) so that results go somewhere");
   }
   std::vector<int> num_inputs(num_nodes, 0), num_outputs(num_nodes, 0);
   for (const PlanEdge& edge : edges) {
@@ -71,7 +73,8 @@ Result<std::shared_ptr<const LogicalPlan>> LogicalPlan::Make(std::vector<PlanNod
     }
     if (edge.partitioning == Partitioning::kHash) {
       ARROW_RETURN_NOT_OK(
-          ResolveKeyColumns(*nodes[edge.source].output_schema, edge.key_columns).status());
+          ResolveKeyColumns(*nodes[edge.source].output_schema, edge.key_columns)
+              .status());
     }
     ++num_inputs[edge.target];
     ++num_outputs[edge.source];
@@ -88,9 +91,10 @@ Result<std::shared_ptr<const LogicalPlan>> LogicalPlan::Make(std::vector<PlanNod
       return Status::Invalid("sink '", node.name, "' cannot have outputs");
     }
     if (node.role != NodeRole::kSink && num_outputs[i] == 0) {
-      return Status::Invalid("the output of '", node.name,
-                             "' is not consumed: add a sink (Print, Collect, Blackhole or "
-                             "a file sink) or remove it");
+      return Status::Invalid(
+          "the output of '", node.name,
+          "' is not consumed: add a sink (Print, Collect, Blackhole or "
+          "a file sink) or remove it");
     }
   }
   return std::shared_ptr<const LogicalPlan>(

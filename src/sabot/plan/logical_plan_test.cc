@@ -29,28 +29,35 @@ PlanNode Node(int id, NodeRole role, int parallelism = 1) {
 
 TEST(LogicalPlanTest, ValidPlanIndexesEdgesAndExplains) {
   auto plan = LogicalPlan::Make(
-      {Node(0, NodeRole::kSource), Node(1, NodeRole::kOperator, 2), Node(2, NodeRole::kSink, 2)},
-      {{0, 1, 0, Partitioning::kHash, {"k"}}, {1, 2, 0, Partitioning::kForward, {}}}, 128);
+      {Node(0, NodeRole::kSource), Node(1, NodeRole::kOperator, 2),
+       Node(2, NodeRole::kSink, 2)},
+      {{0, 1, 0, Partitioning::kHash, {"k"}}, {1, 2, 0, Partitioning::kForward, {}}},
+      128);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ((*plan)->InputEdges(1), std::vector<int>{0});
   EXPECT_EQ((*plan)->OutputEdges(1), std::vector<int>{1});
   const std::string text = (*plan)->Explain();
-  EXPECT_NE(text.find("operator#1 p=2 operator <-hash(k)- [0]"), std::string::npos) << text;
+  EXPECT_NE(text.find("operator#1 p=2 operator <-hash(k)- [0]"), std::string::npos)
+      << text;
 }
 
 TEST(LogicalPlanTest, RejectsPlanWithoutSink) {
-  auto plan = LogicalPlan::Make({Node(0, NodeRole::kSource), Node(1, NodeRole::kOperator)},
-                                {{0, 1, 0, Partitioning::kForward, {}}}, 128);
+  auto plan =
+      LogicalPlan::Make({Node(0, NodeRole::kSource), Node(1, NodeRole::kOperator)},
+                        {{0, 1, 0, Partitioning::kForward, {}}}, 128);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("no sink"), std::string::npos);
 }
 
 TEST(LogicalPlanTest, RejectsUnconsumedOperator) {
   auto plan = LogicalPlan::Make(
-      {Node(0, NodeRole::kSource), Node(1, NodeRole::kOperator), Node(2, NodeRole::kSink)},
-      {{0, 1, 0, Partitioning::kForward, {}}, {0, 2, 0, Partitioning::kForward, {}}}, 128);
+      {Node(0, NodeRole::kSource), Node(1, NodeRole::kOperator),
+       Node(2, NodeRole::kSink)},
+      {{0, 1, 0, Partitioning::kForward, {}}, {0, 2, 0, Partitioning::kForward, {}}},
+      128);
   ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.status().message().find("'operator#1' is not consumed"), std::string::npos)
+  EXPECT_NE(plan.status().message().find("'operator#1' is not consumed"),
+            std::string::npos)
       << plan.status().message();
 }
 

@@ -1,13 +1,14 @@
 #include "sabot/runtime/exchange.h"
 
 #include <arrow/api.h>
-#include <arrow/compute/api.h>
 
 #include "sabot/types/key_groups.h"
+#include "sabot/types/row_selection.h"
 
 namespace sabot {
 
-ExchangeWriter::ExchangeWriter(Partitioning partitioning, std::vector<ChannelTarget> targets,
+ExchangeWriter::ExchangeWriter(Partitioning partitioning,
+                               std::vector<ChannelTarget> targets,
                                std::vector<int> key_indices, int32_t max_parallelism,
                                int producer_subtask)
     : partitioning_(partitioning),
@@ -21,7 +22,8 @@ Status ExchangeWriter::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
   if (batch->num_rows() == 0) return Status::OK();
   switch (partitioning_) {
     case Partitioning::kForward:
-      return targets_[0].gate->Push(targets_[0].channel, StreamElement::Batch(std::move(batch)));
+      return targets_[0].gate->Push(targets_[0].channel,
+                                    StreamElement::Batch(std::move(batch)));
     case Partitioning::kRebalance: {
       const ChannelTarget& target = targets_[next_target_];
       next_target_ = (next_target_ + 1) % targets_.size();
@@ -64,10 +66,11 @@ Status ExchangeWriter::PartitionByHash(const std::shared_ptr<arrow::RecordBatch>
   for (int t = 0; t < num_targets; ++t) {
     int64_t begin = counts[t], length = counts[t + 1] - counts[t];
     if (length == 0) continue;
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum part,
-                          arrow::compute::Take(batch, all_indices->Slice(begin, length)));
-    ARROW_RETURN_NOT_OK(
-        targets_[t].gate->Push(targets_[t].channel, StreamElement::Batch(part.record_batch())));
+    ARROW_ASSIGN_OR_RAISE(auto part,
+                          TakeRows(batch, std::static_pointer_cast<arrow::Int32Array>(
+                                              all_indices->Slice(begin, length))));
+    ARROW_RETURN_NOT_OK(targets_[t].gate->Push(targets_[t].channel,
+                                               StreamElement::Batch(std::move(part))));
   }
   return Status::OK();
 }

@@ -13,7 +13,8 @@
 
 namespace sabot {
 
-/// One consumer channel: the gate of a consumer subtask and this producer's channel in it.
+/// One consumer channel: the gate of a consumer subtask and this producer's channel in
+/// it.
 struct ChannelTarget {
   InputGate* gate = nullptr;
   int channel = 0;
@@ -24,7 +25,8 @@ class ExchangeWriter : public Collector {
   /// `targets` are indexed by consumer subtask (a single target for forward edges).
   /// `key_indices` are the key columns of a hash edge.
   ExchangeWriter(Partitioning partitioning, std::vector<ChannelTarget> targets,
-                 std::vector<int> key_indices, int32_t max_parallelism, int producer_subtask);
+                 std::vector<int> key_indices, int32_t max_parallelism,
+                 int producer_subtask);
 
   Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
   Status EmitWatermark(int64_t watermark) override;

@@ -25,7 +25,8 @@ std::vector<std::shared_ptr<arrow::RecordBatch>> Drain(InputGate* gate) {
     auto event = gate->Next();
     EXPECT_TRUE(event.ok());
     if (event->element.kind == StreamElement::Kind::kEndOfInput) break;
-    if (event->element.kind == StreamElement::Kind::kBatch) batches.push_back(event->element.batch);
+    if (event->element.kind == StreamElement::Kind::kBatch)
+      batches.push_back(event->element.batch);
   }
   return batches;
 }
@@ -52,7 +53,8 @@ TEST(ExchangeWriterTest, HashSendsEveryKeyToTheSubtaskOwningItsKeyGroup) {
         EXPECT_EQ(SubtaskForKeyGroup(KeyGroupForHash(hashes[row], 128), 128, kConsumers),
                   consumer);
         auto [it, inserted] = owner.emplace(keys->Value(row), consumer);
-        EXPECT_EQ(it->second, consumer) << "key " << keys->Value(row) << " went to two subtasks";
+        EXPECT_EQ(it->second, consumer)
+            << "key " << keys->Value(row) << " went to two subtasks";
       }
       total += batch->num_rows();
     }

@@ -154,8 +154,8 @@ Result<GateEvent> InputGate::Next() {
       }
       case StreamElement::Kind::kBarrier: {
         if (pending_barrier_ >= 0 && element.value != pending_barrier_) {
-          return Status::Invalid("barrier ", element.value, " arrived while aligning barrier ",
-                                 pending_barrier_);
+          return Status::Invalid("barrier ", element.value,
+                                 " arrived while aligning barrier ", pending_barrier_);
         }
         pending_barrier_ = element.value;
         ch.blocked = true;

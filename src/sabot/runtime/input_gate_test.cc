@@ -107,7 +107,8 @@ TEST(InputGateTest, CancelWakesBlockedProducerAndConsumer) {
   ASSERT_TRUE(gate.Push(0, StreamElement::Batch(Rows(1))).ok());
   Status producer_status, consumer_status;
   InputGate empty({0}, 1);
-  std::thread producer([&] { producer_status = gate.Push(0, StreamElement::Batch(Rows(1))); });
+  std::thread producer(
+      [&] { producer_status = gate.Push(0, StreamElement::Batch(Rows(1))); });
   std::thread consumer([&] { consumer_status = empty.Next().status(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   gate.Cancel();
@@ -122,7 +123,12 @@ TEST(InputGateTest, PostedActionsRunOnConsumerThreadBeforeData) {
   InputGate gate({0}, 4);
   std::thread::id ran_on;
   ASSERT_TRUE(gate.Push(0, StreamElement::Batch(Rows(1))).ok());
-  std::thread poster([&] { gate.Post([&] { ran_on = std::this_thread::get_id(); return Status::OK(); }); });
+  std::thread poster([&] {
+    gate.Post([&] {
+      ran_on = std::this_thread::get_id();
+      return Status::OK();
+    });
+  });
   poster.join();
   NextEvent(&gate);
   EXPECT_EQ(ran_on, std::this_thread::get_id());

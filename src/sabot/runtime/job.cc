@@ -68,8 +68,8 @@ std::vector<NodeMetricsSnapshot> Job::Metrics() const {
   std::vector<NodeMetricsSnapshot> snapshots;
   for (const PlanNode& node : plan_->nodes()) {
     const NodeMetrics& m = *physical_.metrics[node.id];
-    snapshots.push_back({node.name, m.rows_in.load(), m.rows_out.load(),
-                         m.rows_rejected.load()});
+    snapshots.push_back(
+        {node.name, m.rows_in.load(), m.rows_out.load(), m.rows_rejected.load()});
   }
   return snapshots;
 }

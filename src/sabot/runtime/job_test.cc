@@ -21,7 +21,8 @@ TEST(PhysicalPlanTest, ChainsForwardEdgesOfEqualParallelismOnly) {
   auto source = env.FromGenerator(TransactionsGenerator(100));
   auto filtered = source.Filter(col("amount") > 10.0);
   auto projected = filtered.Select({col("account")});
-  auto mapped = projected.KeyBy({"account"}).Map("identity", [](const auto& b) { return b; });
+  auto mapped =
+      projected.KeyBy({"account"}).Map("identity", [](const auto& b) { return b; });
   mapped.Blackhole();
   auto plan = env.BuildPlan();
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
@@ -78,7 +79,10 @@ TEST(JobTest, SlowSinkBoundsRowsInFlight) {
 TEST(JobTest, CancelStopsUnboundedJob) {
   StreamEnvironment env;
   env.SetParallelism(2);
-  env.FromGenerator(TransactionsGenerator(-1)).Filter(col("amount") > 100.0).Rebalance().Blackhole();
+  env.FromGenerator(TransactionsGenerator(-1))
+      .Filter(col("amount") > 100.0)
+      .Rebalance()
+      .Blackhole();
   auto job = env.ExecuteAsync();
   ASSERT_TRUE(job.ok());
   std::this_thread::sleep_for(milliseconds(100));
@@ -91,7 +95,8 @@ TEST(JobTest, CancelStopsUnboundedJob) {
 TEST(JobTest, OperatorErrorCancelsJobAndNamesOperatorSubtaskAndCause) {
   StreamEnvironment env;
   env.SetParallelism(4);
-  auto source = env.FromGenerator(TransactionsGenerator(-1));  // unbounded: must be cancelled
+  auto source =
+      env.FromGenerator(TransactionsGenerator(-1));  // unbounded: must be cancelled
   source.Rebalance()
       .Map("explode",
            [](const std::shared_ptr<arrow::RecordBatch>& batch)
@@ -122,8 +127,9 @@ TEST(JobTest, ParallelismOneAndFourGiveTheSameRows) {
     env.SetParallelism(parallelism);
     auto source = env.FromGenerator(TransactionsGenerator(200'000));
     auto large = source.Filter(col("amount") > 2500.0);
-    auto keyed = large.KeyBy({"account"}).Select(
-        {col("account"), col("transaction_id"), (col("amount") * 2.0).As("doubled")});
+    auto keyed = large.KeyBy({"account"})
+                     .Select({col("account"), col("transaction_id"),
+                              (col("amount") * 2.0).As("doubled")});
     auto collected = keyed.Rebalance().Filter(col("doubled") < 9000.0).Collect();
     auto result = env.Execute();
     EXPECT_TRUE(result.ok()) << result.status().ToString();
@@ -141,7 +147,8 @@ TEST(JobTest, UnionAndBroadcastDeliverExpectedCounts) {
   auto a = env.FromGenerator(TransactionsGenerator(5'000, /*seed=*/1));
   auto b = env.FromGenerator(TransactionsGenerator(7'000, /*seed=*/2));
   auto merged = a.Union({b});
-  auto broadcast = merged.Broadcast().Map("copy", [](const auto& batch) { return batch; });
+  auto broadcast =
+      merged.Broadcast().Map("copy", [](const auto& batch) { return batch; });
   broadcast.SetParallelism(3);
   auto collected = broadcast.Collect();
   auto result = env.Execute();

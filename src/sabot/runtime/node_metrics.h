@@ -16,7 +16,9 @@ struct NodeMetrics {
 
   void AddIn(int64_t rows) { rows_in.fetch_add(rows, std::memory_order_relaxed); }
   void AddOut(int64_t rows) { rows_out.fetch_add(rows, std::memory_order_relaxed); }
-  void AddRejected(int64_t rows) { rows_rejected.fetch_add(rows, std::memory_order_relaxed); }
+  void AddRejected(int64_t rows) {
+    rows_rejected.fetch_add(rows, std::memory_order_relaxed);
+  }
 };
 
 /// A point-in-time copy of one node's counters.

@@ -16,8 +16,8 @@ class OperatorErrorDetail : public arrow::StatusDetail {
 Status AnnotateOperatorError(const Status& status, const std::string& node_name,
                              int subtask, int parallelism) {
   if (status.ok() || status.IsCancelled()) return status;
-  if (status.detail() && std::string(status.detail()->type_id()) ==
-                             "sabot::OperatorErrorDetail") {
+  if (status.detail() &&
+      std::string(status.detail()->type_id()) == "sabot::OperatorErrorDetail") {
     return status;
   }
   return Status(status.code(),

@@ -1,6 +1,5 @@
 #include "sabot/runtime/operator_registry.h"
 
-
 namespace sabot {
 
 OperatorRegistry* OperatorRegistry::Default() {
@@ -27,7 +26,8 @@ Status OperatorRegistry::AddSource(const std::string& kind, SourceFactory factor
   return Status::OK();
 }
 
-Result<std::unique_ptr<Operator>> OperatorRegistry::MakeOperator(const PlanNode& node) const {
+Result<std::unique_ptr<Operator>> OperatorRegistry::MakeOperator(
+    const PlanNode& node) const {
   auto it = operators_.find(node.options->kind());
   if (it == operators_.end()) {
     return Status::KeyError("node '", node.name, "': no operator registered for kind '",

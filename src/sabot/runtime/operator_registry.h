@@ -30,8 +30,8 @@ class OperatorRegistry {
   Status AddSource(const std::string& kind, SourceFactory factory);
 
   Result<std::unique_ptr<Operator>> MakeOperator(const PlanNode& node) const;
-  Result<std::unique_ptr<SourceReader>> MakeSourceReader(const PlanNode& node,
-                                                         const SourceContext& context) const;
+  Result<std::unique_ptr<SourceReader>> MakeSourceReader(
+      const PlanNode& node, const SourceContext& context) const;
 
  private:
   std::unordered_map<std::string, OperatorFactory> operators_;

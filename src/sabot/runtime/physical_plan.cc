@@ -68,7 +68,8 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
       channel_ports.insert(channel_ports.end(), num_channels, edge.target_port);
     }
     std::string chain_name;
-    for (int id : chains[c]) chain_name += (chain_name.empty() ? "" : " -> ") + nodes[id].name;
+    for (int id : chains[c])
+      chain_name += (chain_name.empty() ? "" : " -> ") + nodes[id].name;
     for (int s = 0; s < head.parallelism; ++s) {
       auto gate = std::make_unique<InputGate>(channel_ports, channel_capacity);
       physical.tasks.push_back(
@@ -94,7 +95,8 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
         if (IsPointwise(plan, edge)) {
           targets.push_back({consumers[s]->gate(), channel_base[edge_index]});
         } else {
-          if (partitioning == Partitioning::kForward) partitioning = Partitioning::kRebalance;
+          if (partitioning == Partitioning::kForward)
+            partitioning = Partitioning::kRebalance;
           for (Task* consumer : consumers) {
             targets.push_back({consumer->gate(), channel_base[edge_index] + s});
           }
@@ -105,8 +107,8 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
                                 ResolveKeyColumns(*tail.output_schema, edge.key_columns));
         }
         task->writers.push_back(std::make_unique<ExchangeWriter>(
-            partitioning, std::move(targets), std::move(key_indices), plan.max_parallelism(),
-            s));
+            partitioning, std::move(targets), std::move(key_indices),
+            plan.max_parallelism(), s));
         writer_ptrs.push_back(task->writers.back().get());
       }
 
@@ -117,7 +119,8 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
         task->source_node = &head;
         task->source_metrics = physical.metrics[head.id].get();
         SourceContext source_context{head.name, s, parallelism, task->source_metrics};
-        ARROW_ASSIGN_OR_RAISE(task->reader, registry.MakeSourceReader(head, source_context));
+        ARROW_ASSIGN_OR_RAISE(task->reader,
+                              registry.MakeSourceReader(head, source_context));
         first_operator = 1;
       }
       task->chain.resize(chain_nodes.size() - first_operator);
@@ -146,10 +149,11 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
       for (size_t k = 0; k < task->chain.size(); ++k) {
         ChainedOperator& chained = task->chain[k];
         if (k + 1 < task->chain.size()) {
-          chained.output = std::make_unique<ChainLink>(chained.metrics, &task->chain[k + 1]);
+          chained.output =
+              std::make_unique<ChainLink>(chained.metrics, &task->chain[k + 1]);
         } else {
-          chained.output = std::make_unique<TaskOutput>(chained.node, chained.metrics,
-                                                        writer_ptrs);
+          chained.output =
+              std::make_unique<TaskOutput>(chained.node, chained.metrics, writer_ptrs);
         }
         chained.context.output = chained.output.get();
       }

@@ -29,8 +29,12 @@ struct StreamElement {
   static StreamElement Batch(std::shared_ptr<arrow::RecordBatch> batch) {
     return {Kind::kBatch, 0, std::move(batch)};
   }
-  static StreamElement Watermark(int64_t watermark) { return {Kind::kWatermark, watermark, {}}; }
-  static StreamElement Barrier(int64_t checkpoint_id) { return {Kind::kBarrier, checkpoint_id, {}}; }
+  static StreamElement Watermark(int64_t watermark) {
+    return {Kind::kWatermark, watermark, {}};
+  }
+  static StreamElement Barrier(int64_t checkpoint_id) {
+    return {Kind::kBarrier, checkpoint_id, {}};
+  }
   static StreamElement EndOfInput() { return {Kind::kEndOfInput, 0, {}}; }
 };
 

@@ -23,7 +23,8 @@ Status ChainLink::EmitWatermark(int64_t watermark) {
 
 Status TaskOutput::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
   if (writers_.empty()) {
-    return Status::Invalid("sink '", node_->name, "' emitted output; sinks have no outputs");
+    return Status::Invalid("sink '", node_->name,
+                           "' emitted output; sinks have no outputs");
   }
   from_->AddOut(batch->num_rows());
   for (size_t i = 0; i + 1 < writers_.size(); ++i) {
@@ -39,7 +40,8 @@ Status TaskOutput::EmitWatermark(int64_t watermark) {
   return Status::OK();
 }
 
-Task::Task(std::string name, int subtask, int parallelism, std::unique_ptr<InputGate> gate)
+Task::Task(std::string name, int subtask, int parallelism,
+           std::unique_ptr<InputGate> gate)
     : name_(std::move(name)),
       subtask_(subtask),
       parallelism_(parallelism),
@@ -109,14 +111,16 @@ Status Task::RunGate() {
     switch (element.kind) {
       case StreamElement::Kind::kBatch:
         head.metrics->AddIn(element.batch->num_rows());
-        ARROW_RETURN_NOT_OK(
-            Annotate(head.op->ProcessBatch(event.port, std::move(element.batch)), head.node));
+        ARROW_RETURN_NOT_OK(Annotate(
+            head.op->ProcessBatch(event.port, std::move(element.batch)), head.node));
         break;
       case StreamElement::Kind::kWatermark:
-        ARROW_RETURN_NOT_OK(Annotate(head.op->ProcessWatermark(element.value), head.node));
+        ARROW_RETURN_NOT_OK(
+            Annotate(head.op->ProcessWatermark(element.value), head.node));
         break;
       case StreamElement::Kind::kBarrier:
-        for (auto& writer : writers) ARROW_RETURN_NOT_OK(writer->EmitBarrier(element.value));
+        for (auto& writer : writers)
+          ARROW_RETURN_NOT_OK(writer->EmitBarrier(element.value));
         break;
       case StreamElement::Kind::kEndOfInput:
         return FinishChain();

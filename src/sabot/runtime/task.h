@@ -75,7 +75,8 @@ class ChainLink : public Collector {
 /// Passes the chain tail's output to the task's exchange writers (none for a sink).
 class TaskOutput : public Collector {
  public:
-  TaskOutput(const PlanNode* node, NodeMetrics* from, std::vector<ExchangeWriter*> writers)
+  TaskOutput(const PlanNode* node, NodeMetrics* from,
+             std::vector<ExchangeWriter*> writers)
       : node_(node), from_(from), writers_(std::move(writers)) {}
   Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
   Status EmitWatermark(int64_t watermark) override;

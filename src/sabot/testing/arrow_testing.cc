@@ -13,8 +13,8 @@ std::shared_ptr<arrow::Array> ArrayFromJson(const std::shared_ptr<arrow::DataTyp
   return array.ok() ? *array : nullptr;
 }
 
-std::shared_ptr<arrow::RecordBatch> BatchFromJson(const std::shared_ptr<arrow::Schema>& schema,
-                                                  std::string_view json) {
+std::shared_ptr<arrow::RecordBatch> BatchFromJson(
+    const std::shared_ptr<arrow::Schema>& schema, std::string_view json) {
   auto array = ArrayFromJson(arrow::struct_(schema->fields()), json);
   auto batch = arrow::RecordBatch::FromStructArray(array);
   EXPECT_TRUE(batch.ok()) << batch.status().ToString();

@@ -20,7 +20,7 @@ std::shared_ptr<arrow::Array> ArrayFromJson(const std::shared_ptr<arrow::DataTyp
                                             std::string_view json);
 
 /// Returns a batch from a JSON list of row objects, e.g. R"([{"a": 1}, {"a": 2}])".
-std::shared_ptr<arrow::RecordBatch> BatchFromJson(const std::shared_ptr<arrow::Schema>& schema,
-                                                  std::string_view json);
+std::shared_ptr<arrow::RecordBatch> BatchFromJson(
+    const std::shared_ptr<arrow::Schema>& schema, std::string_view json);
 
 }  // namespace sabot::testing

@@ -14,7 +14,8 @@ namespace sabot::testing {
 namespace cp = arrow::compute;
 
 TempDirectory::TempDirectory() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "sabot-test-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "sabot-test-XXXXXX").string();
   char* created = mkdtemp(pattern.data());
   path_ = created ? created : "";
 }
@@ -24,7 +25,9 @@ TempDirectory::~TempDirectory() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
 }
 
-std::string TempDirectory::Child(const std::string& name) const { return path_ + "/" + name; }
+std::string TempDirectory::Child(const std::string& name) const {
+  return path_ + "/" + name;
+}
 
 namespace {
 
@@ -41,7 +44,8 @@ std::string ShellQuote(const std::string& text) {
 }
 
 // Sorts all rows by every column, ascending, nulls last.
-Result<std::shared_ptr<arrow::Table>> SortByAllColumns(const std::shared_ptr<arrow::Table>& table) {
+Result<std::shared_ptr<arrow::Table>> SortByAllColumns(
+    const std::shared_ptr<arrow::Table>& table) {
   std::vector<cp::SortKey> keys;
   for (const auto& field : table->schema()->fields()) keys.emplace_back(field->name());
   ARROW_ASSIGN_OR_RAISE(auto indices, cp::SortIndices(table, cp::SortOptions(keys)));
@@ -58,9 +62,10 @@ Result<std::shared_ptr<arrow::Table>> QueryDuckDb(const std::string& sql) {
   if (source_dir == nullptr) source_dir = SABOT_DEFAULT_SOURCE_DIR;
   TempDirectory scratch;
   const std::string output = scratch.Child("result.arrow");
-  const std::string command = ShellQuote(python) + " " +
-                              ShellQuote(std::string(source_dir) + "/tests/reference/duckdb_query.py") +
-                              " " + ShellQuote(sql) + " " + ShellQuote(output);
+  const std::string command =
+      ShellQuote(python) + " " +
+      ShellQuote(std::string(source_dir) + "/tests/reference/duckdb_query.py") + " " +
+      ShellQuote(sql) + " " + ShellQuote(output);
   if (int rc = std::system(command.c_str()); rc != 0) {
     return Status::IOError("DuckDB reference query failed (exit ", rc, "): ", sql);
   }
@@ -83,18 +88,19 @@ Status CheckSameRows(const std::shared_ptr<arrow::Table>& expected_table,
                            actual.num_columns(), ": ", actual.schema()->ToString());
   }
   if (expected.num_rows() != actual.num_rows()) {
-    return Status::Invalid("expected ", expected.num_rows(), " rows, got ", actual.num_rows());
+    return Status::Invalid("expected ", expected.num_rows(), " rows, got ",
+                           actual.num_rows());
   }
   std::vector<std::shared_ptr<arrow::ChunkedArray>> cast_columns;
   for (int i = 0; i < expected.num_columns(); ++i) {
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum cast,
-                          cp::Cast(expected.column(i), actual.schema()->field(i)->type()));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum cast, cp::Cast(expected.column(i),
+                                                      actual.schema()->field(i)->type()));
     cast_columns.push_back(cast.chunked_array());
   }
-  auto expected_cast = arrow::Table::Make(actual.schema(), cast_columns, expected.num_rows());
+  auto expected_cast =
+      arrow::Table::Make(actual.schema(), cast_columns, expected.num_rows());
   ARROW_ASSIGN_OR_RAISE(auto expected_sorted, SortByAllColumns(expected_cast));
-  ARROW_ASSIGN_OR_RAISE(auto actual_sorted,
-                        SortByAllColumns(actual_table));
+  ARROW_ASSIGN_OR_RAISE(auto actual_sorted, SortByAllColumns(actual_table));
   for (int i = 0; i < actual.num_columns(); ++i) {
     if (!expected_sorted->column(i)->Equals(*actual_sorted->column(i))) {
       return Status::Invalid("column '", actual.schema()->field(i)->name(),

@@ -59,8 +59,8 @@ struct ColumnHasher {
   }
 
   template <typename T>
-  arrow::enable_if_t<arrow::is_integer_type<T>::value || arrow::is_temporal_type<T>::value,
-                     Status>
+  arrow::enable_if_t<
+      arrow::is_integer_type<T>::value || arrow::is_temporal_type<T>::value, Status>
   Visit(const T& type) {
     using CType = typename T::c_type;
     if constexpr (sizeof(CType) <= sizeof(uint64_t)) {
@@ -106,7 +106,8 @@ struct ColumnHasher {
         Store(i, kNullHash);
         continue;
       }
-      Store(i, XXH3_64bits_withSeed(bytes + offsets[i], offsets[i + 1] - offsets[i], kSeed));
+      Store(i,
+            XXH3_64bits_withSeed(bytes + offsets[i], offsets[i + 1] - offsets[i], kSeed));
     }
     return Status::OK();
   }
@@ -122,7 +123,8 @@ struct ColumnHasher {
 
 }  // namespace
 
-Status HashKeyColumns(const arrow::RecordBatch& batch, const std::vector<int>& key_indices,
+Status HashKeyColumns(const arrow::RecordBatch& batch,
+                      const std::vector<int>& key_indices,
                       std::vector<uint64_t>* hashes) {
   hashes->resize(batch.num_rows());
   bool first = true;
@@ -148,8 +150,8 @@ Result<std::vector<int>> ResolveKeyColumns(const arrow::Schema& schema,
       for (const auto& field : schema.fields()) {
         available += (available.empty() ? "" : ", ") + field->name();
       }
-      return Status::Invalid("unknown key column '", name, "'; available columns: ",
-                             available);
+      return Status::Invalid("unknown key column '", name,
+                             "'; available columns: ", available);
     }
     indices.push_back(index);
   }

@@ -23,8 +23,8 @@ constexpr int32_t kDefaultMaxParallelism = 128;
 /// `hashes` (resized to the number of rows). Hashing is column at a time; the result is
 /// stable across processes and platforms (xxh3 for bytes, a fixed mixer for integers),
 /// so savepoints taken on one machine route the same way on another.
-Status HashKeyColumns(const arrow::RecordBatch& batch, const std::vector<int>& key_indices,
-                      std::vector<uint64_t>* hashes);
+Status HashKeyColumns(const arrow::RecordBatch& batch,
+                      const std::vector<int>& key_indices, std::vector<uint64_t>* hashes);
 
 /// Returns the key group of a key hash, in [0, max_parallelism).
 inline int32_t KeyGroupForHash(uint64_t hash, int32_t max_parallelism) {

@@ -13,7 +13,8 @@ namespace {
 using testing::BatchFromJson;
 
 std::shared_ptr<arrow::Schema> KeySchema() {
-  return arrow::schema({arrow::field("user", arrow::utf8()), arrow::field("id", arrow::int64()),
+  return arrow::schema({arrow::field("user", arrow::utf8()),
+                        arrow::field("id", arrow::int64()),
                         arrow::field("score", arrow::float64())});
 }
 
@@ -63,8 +64,9 @@ TEST(KeyGroupsTest, SubtasksOwnContiguousKeyGroupRangesCoveringAll) {
 TEST(KeyGroupsTest, KeysSpreadOverKeyGroups) {
   arrow::Int64Builder builder;
   for (int64_t i = 0; i < 10000; ++i) ASSERT_TRUE(builder.Append(i).ok());
-  auto batch = arrow::RecordBatch::Make(arrow::schema({arrow::field("k", arrow::int64())}), 10000,
-                                        {builder.Finish().ValueOrDie()});
+  auto batch =
+      arrow::RecordBatch::Make(arrow::schema({arrow::field("k", arrow::int64())}), 10000,
+                               {builder.Finish().ValueOrDie()});
   std::vector<uint64_t> hashes;
   ASSERT_TRUE(HashKeyColumns(*batch, {0}, &hashes).ok());
   std::vector<int> per_group(128, 0);
@@ -81,7 +83,8 @@ TEST(KeyGroupsTest, UnsupportedKeyTypeIsNamed) {
   std::vector<uint64_t> hashes;
   auto status = HashKeyColumns(*batch, {0}, &hashes);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("list<item: string>"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("list<item: string>"), std::string::npos)
+      << status.message();
 }
 
 TEST(KeyGroupsTest, ResolveKeyColumnsNamesMissingColumn) {
@@ -89,7 +92,8 @@ TEST(KeyGroupsTest, ResolveKeyColumnsNamesMissingColumn) {
   ASSERT_FALSE(resolved.ok());
   EXPECT_NE(resolved.status().message().find("'usr'"), std::string::npos);
   EXPECT_NE(resolved.status().message().find("user, id, score"), std::string::npos);
-  EXPECT_EQ(*ResolveKeyColumns(*KeySchema(), {"score", "user"}), (std::vector<int>{2, 0}));
+  EXPECT_EQ(*ResolveKeyColumns(*KeySchema(), {"score", "user"}),
+            (std::vector<int>{2, 0}));
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ int64_t MaskToIndices(const arrow::ArrayData& mask, int32_t* indices) {
 
 template <typename T>
 Result<std::shared_ptr<arrow::ArrayData>> GatherFixed(const arrow::ArrayData& column,
-                                                      const int32_t* indices, int64_t count) {
+                                                      const int32_t* indices,
+                                                      int64_t count) {
   ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(count * sizeof(T)));
   const T* in = column.GetValues<T>(1);
   T* out = reinterpret_cast<T*>(buffer->mutable_data());
@@ -55,7 +56,8 @@ Result<std::shared_ptr<arrow::ArrayData>> GatherStrings(const arrow::ArrayData& 
                                                         int64_t count) {
   const int32_t* offsets = column.GetValues<int32_t>(1);
   const uint8_t* bytes = column.buffers[2] ? column.buffers[2]->data() : nullptr;
-  ARROW_ASSIGN_OR_RAISE(auto out_offsets, arrow::AllocateBuffer((count + 1) * sizeof(int32_t)));
+  ARROW_ASSIGN_OR_RAISE(auto out_offsets,
+                        arrow::AllocateBuffer((count + 1) * sizeof(int32_t)));
   auto* new_offsets = reinterpret_cast<int32_t*>(out_offsets->mutable_data());
   int64_t total = 0;
   for (int64_t i = 0; i < count; ++i) {
@@ -82,12 +84,13 @@ Result<std::shared_ptr<arrow::ArrayData>> GatherStrings(const arrow::ArrayData& 
     }
   }
   ARROW_RETURN_NOT_OK(out_bytes->Resize(total, /*shrink_to_fit=*/false));
-  return arrow::ArrayData::Make(column.type, count,
-                                {nullptr, std::move(out_offsets), std::move(out_bytes)}, 0);
+  return arrow::ArrayData::Make(
+      column.type, count, {nullptr, std::move(out_offsets), std::move(out_bytes)}, 0);
 }
 
-Result<std::shared_ptr<arrow::ArrayData>> Gather(const std::shared_ptr<arrow::ArrayData>& column,
-                                                 const std::shared_ptr<arrow::Array>& indices) {
+Result<std::shared_ptr<arrow::ArrayData>> Gather(
+    const std::shared_ptr<arrow::ArrayData>& column,
+    const std::shared_ptr<arrow::Array>& indices) {
   const int32_t* raw = indices->data()->GetValues<int32_t>(1);
   const int64_t count = indices->length();
   if (column->GetNullCount() == 0) {
@@ -119,8 +122,8 @@ Result<std::shared_ptr<arrow::ArrayData>> Gather(const std::shared_ptr<arrow::Ar
         break;
     }
   }
-  ARROW_ASSIGN_OR_RAISE(arrow::Datum taken,
-                        arrow::compute::Take(arrow::Datum(column), arrow::Datum(indices)));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(arrow::Datum(column),
+                                                                 arrow::Datum(indices)));
   return taken.array();
 }
 
@@ -136,14 +139,20 @@ Result<std::shared_ptr<arrow::RecordBatch>> SelectRows(
                         arrow::AllocateBuffer(batch->num_rows() * sizeof(int32_t)));
   const int64_t count =
       MaskToIndices(mask, reinterpret_cast<int32_t*>(index_buffer->mutable_data()));
-  auto indices = std::make_shared<arrow::Int32Array>(count, std::move(index_buffer));
+  return TakeRows(batch,
+                  std::make_shared<arrow::Int32Array>(count, std::move(index_buffer)));
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
+    const std::shared_ptr<arrow::RecordBatch>& batch,
+    const std::shared_ptr<arrow::Int32Array>& indices) {
   std::vector<std::shared_ptr<arrow::ArrayData>> columns;
   columns.reserve(batch->num_columns());
   for (int c = 0; c < batch->num_columns(); ++c) {
     ARROW_ASSIGN_OR_RAISE(auto column, Gather(batch->column_data(c), indices));
     columns.push_back(std::move(column));
   }
-  return arrow::RecordBatch::Make(batch->schema(), count, std::move(columns));
+  return arrow::RecordBatch::Make(batch->schema(), indices->length(), std::move(columns));
 }
 
 }  // namespace sabot

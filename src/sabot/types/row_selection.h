@@ -8,10 +8,7 @@
 
 #include "sabot/common/status.h"
 
-namespace arrow {
-class ArrayData;
-class RecordBatch;
-}  // namespace arrow
+#include <arrow/type_fwd.h>
 
 namespace sabot {
 
@@ -19,5 +16,10 @@ namespace sabot {
 /// null mask entries count as false, as in SQL WHERE.
 Result<std::shared_ptr<arrow::RecordBatch>> SelectRows(
     const std::shared_ptr<arrow::RecordBatch>& batch, const arrow::ArrayData& mask);
+
+/// Returns the rows of `batch` at `indices` (valid, in range), in that order.
+Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
+    const std::shared_ptr<arrow::RecordBatch>& batch,
+    const std::shared_ptr<arrow::Int32Array>& indices);
 
 }  // namespace sabot

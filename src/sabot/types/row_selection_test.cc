@@ -75,6 +75,20 @@ TEST(RowSelectionTest, HandlesSlicedBatchesAndMasks) {
   ExpectSameAsArrowFilter(input.batch->Slice(64, 100), input.mask->Slice(3, 100));
 }
 
+TEST(RowSelectionTest, TakeRowsMatchesArrowTakeIncludingRepeatsAndSlicedIndices) {
+  RandomInput input = MakeRandomInput(700, 11);
+  std::mt19937 rng(5);
+  arrow::Int32Builder builder;
+  for (int i = 0; i < 900; ++i) ASSERT_TRUE(builder.Append(rng() % 700).ok());
+  auto indices = std::static_pointer_cast<arrow::Int32Array>(
+      builder.Finish().ValueOrDie()->Slice(50, 800));
+  auto taken = TakeRows(input.batch, indices);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  auto expected = arrow::compute::Take(input.batch, indices).ValueOrDie().record_batch();
+  ASSERT_TRUE((*taken)->ValidateFull().ok());
+  EXPECT_TRUE((*taken)->Equals(*expected));
+}
+
 TEST(RowSelectionTest, RejectsMaskOfWrongLength) {
   RandomInput input = MakeRandomInput(10, 3);
   EXPECT_FALSE(SelectRows(input.batch, *input.mask->Slice(0, 5)->data()).ok());

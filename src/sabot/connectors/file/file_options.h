@@ -78,8 +78,8 @@ class FileSinkOptions : public NodeOptions {
  public:
   /// Validates the configuration for records of `schema` (e.g. CSV cannot hold nested
   /// types) and creates the directory.
-  static Result<std::shared_ptr<FileSinkOptions>> Make(FileSinkConfig config,
-                                                       std::shared_ptr<arrow::Schema> schema);
+  static Result<std::shared_ptr<FileSinkOptions>> Make(
+      FileSinkConfig config, std::shared_ptr<arrow::Schema> schema);
 
   std::string kind() const override { return "file_sink"; }
   std::string Describe() const override;
