@@ -28,13 +28,17 @@ demo: build
 test: build
 	cd build && ctest --output-on-failure -j $(JOBS) --timeout 600
 
+# Sanitized runs put Arrow on the system allocator, which the sanitizers intercept
+# (the wheel's mimalloc is invisible to them).
 test-asan: setup
 	$(call configure_and_build,build-asan,-DSABOT_ENABLE_ASAN=ON -DSABOT_BUILD_BENCHMARKS=OFF)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 1200
+	cd build-asan && ARROW_DEFAULT_MEMORY_POOL=system ctest --output-on-failure -j $(JOBS) --timeout 1200
 
 test-tsan: setup
 	$(call configure_and_build,build-tsan,-DSABOT_ENABLE_TSAN=ON -DSABOT_BUILD_BENCHMARKS=OFF)
-	cd build-tsan && ctest --output-on-failure -j $(JOBS) --timeout 1200
+	cd build-tsan && ARROW_DEFAULT_MEMORY_POOL=system \
+	  TSAN_OPTIONS="suppressions=$(CURDIR)/tools/sanitizers/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) --timeout 1200
 
 bench: build
 	build/bench/pipeline/pipeline_benchmark
