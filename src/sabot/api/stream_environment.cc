@@ -199,6 +199,10 @@ DataStream DataStream::Select(const std::vector<Expr>& expressions) const {
 DataStream DataStream::Map(std::string name, MapFunction function,
                            std::shared_ptr<arrow::Schema> output_schema) const {
   if (node_id_ < 0) return *this;
+  if (!function) {
+    return AddOperator("Map", NodeRole::kOperator,
+                       Status::Invalid("the function is empty"), nullptr);
+  }
   if (!output_schema) output_schema = schema();
   auto options =
       std::make_shared<MapOptions>(std::move(name), std::move(function), output_schema);
@@ -210,6 +214,10 @@ DataStream DataStream::Map(std::string name, MapFunction function,
 DataStream DataStream::FlatMap(std::string name, FlatMapFunction function,
                                std::shared_ptr<arrow::Schema> output_schema) const {
   if (node_id_ < 0) return *this;
+  if (!function) {
+    return AddOperator("FlatMap", NodeRole::kOperator,
+                       Status::Invalid("the function is empty"), nullptr);
+  }
   if (!output_schema) output_schema = schema();
   auto options = std::make_shared<FlatMapOptions>(std::move(name), std::move(function),
                                                   output_schema);

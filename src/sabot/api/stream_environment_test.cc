@@ -27,6 +27,18 @@ TEST(StreamEnvironmentTest, FirstErrorWinsAndLaterCallsAreHarmless) {
   EXPECT_NE(result.status().message().find("'acount'"), std::string::npos);
 }
 
+TEST(StreamEnvironmentTest, UnhashableKeyTypeFailsAtPlanTime) {
+  StreamEnvironment env;
+  auto schema = arrow::schema({arrow::field("h", arrow::float16())});
+  env.FromBatches(schema, {}).KeyBy({"h"}).Select({col("h")}).Blackhole();
+  auto plan = env.BuildPlan();
+  ASSERT_FALSE(plan.ok());
+  EXPECT_TRUE(plan.status().IsTypeError()) << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("key column 'h' has type halffloat"),
+            std::string::npos)
+      << plan.status().message();
+}
+
 TEST(StreamEnvironmentTest, MissingInputFileFailsAtPlanTime) {
   StreamEnvironment env;
   FileSourceConfig config;

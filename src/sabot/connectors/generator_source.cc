@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 
 #include <cmath>
+#include <limits>
 #include <thread>
 #include <unordered_set>
 
@@ -46,8 +47,9 @@ Result<std::shared_ptr<GeneratorOptions>> GeneratorOptions::Make(GeneratorConfig
     return Status::Invalid("generator batch_size must be positive, got ",
                            config.batch_size);
   }
-  if (config.rows_per_second < 0) {
-    return Status::Invalid("generator rows_per_second must be >= 0 (0 = unlimited)");
+  if (!(config.rows_per_second >= 0) || !std::isfinite(config.rows_per_second)) {
+    return Status::Invalid(
+        "generator rows_per_second must be finite and >= 0 (0 = unlimited)");
   }
   std::unordered_set<std::string> names;
   arrow::FieldVector fields;
@@ -122,8 +124,8 @@ class GeneratorReader : public SourceReader {
     if (config_.rows_per_second > 0) {
       rate_per_subtask_ = config_.rows_per_second / parallelism_;
       // Keep a batch to at most ~100 ms of data so rate limiting stays smooth.
-      batch_size_ = std::clamp<int64_t>(static_cast<int64_t>(rate_per_subtask_ / 10), 1,
-                                        batch_size_);
+      const double rows_per_100ms = std::min(rate_per_subtask_ / 10, double(batch_size_));
+      batch_size_ = std::max<int64_t>(1, static_cast<int64_t>(rows_per_100ms));
     }
     next_batch_ = subtask_;
   }
@@ -142,8 +144,12 @@ class GeneratorReader : public SourceReader {
       if (first_row >= config_.num_rows) return nullptr;
       num_rows = std::min(num_rows, config_.num_rows - first_row);
     }
+    if (rate_per_subtask_ > 0 && !Throttle()) {
+      // Not due yet: an empty batch lets the task check for cancellation and run its
+      // mailbox while a slow rate keeps this subtask waiting.
+      return arrow::RecordBatch::MakeEmpty(schema_);
+    }
     next_batch_ += parallelism_;
-    if (rate_per_subtask_ > 0) Throttle();
     std::vector<std::shared_ptr<arrow::Array>> columns;
     for (size_t c = 0; c < config_.columns.size(); ++c) {
       ARROW_ASSIGN_OR_RAISE(auto column, MakeColumn(c, first_row, num_rows));
@@ -154,11 +160,15 @@ class GeneratorReader : public SourceReader {
   }
 
  private:
-  void Throttle() {
-    const double due_seconds = emitted_rows_ / rate_per_subtask_;
-    const int64_t due_nanos = start_nanos_ + static_cast<int64_t>(due_seconds * 1e9);
-    const int64_t wait = due_nanos - MonotonicNanos();
-    if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+  // Sleeps until the next batch is due, at most 50 ms at a time; returns true when it is.
+  bool Throttle() {
+    constexpr double kMaxSleepSeconds = 0.05;
+    const double due =
+        emitted_rows_ / rate_per_subtask_ - (MonotonicNanos() - start_nanos_) / 1e9;
+    if (due <= 0) return true;
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(std::min(due, kMaxSleepSeconds)));
+    return due <= kMaxSleepSeconds;
   }
 
   Result<std::shared_ptr<arrow::Array>> MakeColumn(size_t c, int64_t first_row,
@@ -186,8 +196,11 @@ class GeneratorReader : public SourceReader {
           const uint64_t span = static_cast<uint64_t>(column.max_delay_millis) + 1;
           for (int64_t i = 0; i < num_rows; ++i) {
             uint64_t h = Mix(column_seed ^ static_cast<uint64_t>(first_row + i));
-            values[i] = column.start_millis + (first_row + i) * column.step_millis -
-                        static_cast<int64_t>(h % span);
+            values[i] =
+                static_cast<int64_t>(static_cast<uint64_t>(column.start_millis) +
+                                     static_cast<uint64_t>(first_row + i) *
+                                         static_cast<uint64_t>(column.step_millis) -
+                                     h % span);
           }
         }
         return std::make_shared<arrow::Int64Array>(num_rows, std::move(buffer));
@@ -213,6 +226,11 @@ class GeneratorReader : public SourceReader {
           uint64_t h = Mix(column_seed ^ static_cast<uint64_t>(first_row + i));
           picks[i] = static_cast<uint32_t>(h % choices.size());
           total_bytes += static_cast<int64_t>(choices[picks[i]].size());
+        }
+        if (total_bytes > std::numeric_limits<int32_t>::max()) {
+          return Status::CapacityError(
+              "generator column '", column.name,
+              "' would exceed 2 GiB in one batch; lower batch_size");
         }
         ARROW_ASSIGN_OR_RAISE(auto offsets,
                               arrow::AllocateBuffer((num_rows + 1) * sizeof(int32_t)));

@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/types/schemas.h"
 
 namespace sabot {
 
@@ -13,7 +14,8 @@ Result<std::shared_ptr<TableSourceOptions>> TableSourceOptions::Make(
   if (repeat < 1)
     return Status::Invalid("table source repeat must be >= 1, got ", repeat);
   for (size_t i = 0; i < batches.size(); ++i) {
-    if (!batches[i]->schema()->Equals(*schema, /*check_metadata=*/false)) {
+    if (!batches[i]) return Status::Invalid("table source batch ", i, " is null");
+    if (!SameNamesAndTypes(*batches[i]->schema(), *schema)) {
       return Status::TypeError("table source batch ", i, " has schema (",
                                batches[i]->schema()->ToString(), "), expected (",
                                schema->ToString(), ")");
@@ -37,7 +39,7 @@ class TableReader : public SourceReader {
 
   Result<std::shared_ptr<arrow::RecordBatch>> Next() override {
     const int64_t num_batches = static_cast<int64_t>(options_.batches().size());
-    if (next_ >= num_batches * options_.repeat()) return nullptr;
+    if (num_batches == 0 || next_ / num_batches >= options_.repeat()) return nullptr;
     auto batch = options_.batches()[next_ % num_batches];
     next_ += step_;
     return batch;

@@ -7,6 +7,7 @@
 
 #include "sabot/runtime/operator_registry.h"
 #include "sabot/types/row_selection.h"
+#include "sabot/types/schemas.h"
 
 namespace sabot {
 
@@ -64,7 +65,7 @@ Result<std::shared_ptr<UnionOptions>> UnionOptions::Make(
   if (input_schemas.size() < 2)
     return Status::Invalid("a union needs at least two inputs");
   for (size_t i = 1; i < input_schemas.size(); ++i) {
-    if (!input_schemas[i]->Equals(*input_schemas[0], /*check_metadata=*/false)) {
+    if (!SameNamesAndTypes(*input_schemas[i], *input_schemas[0])) {
       return Status::TypeError("union input ", i, " has schema (",
                                input_schemas[i]->ToString(), ") but input 0 has (",
                                input_schemas[0]->ToString(),
@@ -130,7 +131,7 @@ class ProjectOperator : public Operator {
 Status CheckSchema(const std::shared_ptr<arrow::RecordBatch>& batch,
                    const std::shared_ptr<arrow::Schema>& declared, const char* what) {
   if (!batch) return Status::Invalid(what, " returned a null batch");
-  if (!batch->schema()->Equals(*declared, /*check_metadata=*/false)) {
+  if (!SameNamesAndTypes(*batch->schema(), *declared)) {
     return Status::TypeError(what, " returned a batch with schema (",
                              batch->schema()->ToString(), ") but declared (",
                              declared->ToString(),
@@ -139,13 +140,28 @@ Status CheckSchema(const std::shared_ptr<arrow::RecordBatch>& batch,
   return Status::OK();
 }
 
+// Calls a user function; an exception it throws becomes an error of the operator
+// instead of ending the process.
+template <typename Function>
+auto CallUserFunction(const Function& function,
+                      const std::shared_ptr<arrow::RecordBatch>& batch, const char* what)
+    -> decltype(function(batch)) {
+  try {
+    return function(batch);
+  } catch (const std::exception& e) {
+    return Status::UnknownError(what, " function threw: ", e.what());
+  } catch (...) {
+    return Status::UnknownError(what, " function threw a non-standard exception");
+  }
+}
+
 class MapOperator : public Operator {
  public:
   explicit MapOperator(const MapOptions& options)
       : function_(options.function()), schema_(options.output_schema()) {}
 
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
-    ARROW_ASSIGN_OR_RAISE(auto result, function_(batch));
+    ARROW_ASSIGN_OR_RAISE(auto result, CallUserFunction(function_, batch, "map"));
     ARROW_RETURN_NOT_OK(CheckSchema(result, schema_, "map function"));
     return output()->Collect(std::move(result));
   }
@@ -161,7 +177,7 @@ class FlatMapOperator : public Operator {
       : function_(options.function()), schema_(options.output_schema()) {}
 
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
-    ARROW_ASSIGN_OR_RAISE(auto results, function_(batch));
+    ARROW_ASSIGN_OR_RAISE(auto results, CallUserFunction(function_, batch, "flat_map"));
     for (auto& result : results) {
       ARROW_RETURN_NOT_OK(CheckSchema(result, schema_, "flat_map function"));
       ARROW_RETURN_NOT_OK(output()->Collect(std::move(result)));

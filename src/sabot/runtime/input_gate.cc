@@ -115,6 +115,11 @@ Result<GateEvent> InputGate::Next() {
       lock.lock();
       continue;
     }
+    if (!pending_events_.empty()) {
+      GateEvent event = std::move(pending_events_.front());
+      pending_events_.pop_front();
+      return event;
+    }
     int found = -1;
     for (int k = 0; k < n; ++k) {
       int c = (next_channel_ + k) % n;
@@ -171,14 +176,19 @@ Result<GateEvent> InputGate::Next() {
         ch.ended = true;
         ++num_ended_;
         if (BarrierAligned()) {
-          int64_t id = pending_barrier_;
+          pending_events_.push_back({StreamElement::Barrier(pending_barrier_), 0});
           UnblockChannels();
-          return GateEvent{StreamElement::Barrier(id), 0};
         }
+        // The ended channel no longer holds the watermark back.
         int64_t merged = MinChannelWatermark();
         if (num_ended_ < n && merged > current_watermark_) {
           current_watermark_ = merged;
-          return GateEvent{StreamElement::Watermark(merged), 0};
+          pending_events_.push_back({StreamElement::Watermark(merged), 0});
+        }
+        if (!pending_events_.empty()) {
+          GateEvent event = std::move(pending_events_.front());
+          pending_events_.pop_front();
+          return event;
         }
         break;
       }

@@ -93,6 +93,9 @@ class InputGate {
   int num_blocked_ = 0;
   int64_t pending_barrier_ = -1;
   int64_t current_watermark_;
+  // Events derived from one element beyond the first (an end of input that completes a
+  // barrier alignment and also advances the watermark), returned by the next Next().
+  std::deque<GateEvent> pending_events_;
 };
 
 }  // namespace sabot

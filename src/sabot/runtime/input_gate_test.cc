@@ -86,6 +86,22 @@ TEST(InputGateTest, BarrierIsEmittedOnceAlignedAndBlocksChannelsUntilThen) {
   EXPECT_EQ(third.element.batch->num_rows(), 1);
 }
 
+TEST(InputGateTest, EndOfInputCompletingAlignmentAlsoReleasesTheWatermark) {
+  InputGate gate({0, 0}, 8);
+  ASSERT_TRUE(gate.Push(0, StreamElement::Watermark(300)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::Watermark(100)).ok());
+  ASSERT_TRUE(gate.Push(0, StreamElement::Barrier(1)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::EndOfInput()).ok());
+  GateEvent first = NextEvent(&gate);  // min(300, 100)
+  ASSERT_EQ(first.element.kind, StreamElement::Kind::kWatermark);
+  EXPECT_EQ(first.element.value, 100);
+  GateEvent barrier = NextEvent(&gate);  // channel 1 ended: aligned
+  ASSERT_EQ(barrier.element.kind, StreamElement::Kind::kBarrier);
+  GateEvent watermark = NextEvent(&gate);  // and channel 0 alone now says 300
+  ASSERT_EQ(watermark.element.kind, StreamElement::Kind::kWatermark);
+  EXPECT_EQ(watermark.element.value, 300);
+}
+
 TEST(InputGateTest, FullChannelBlocksProducerUntilConsumerTakes) {
   InputGate gate({0}, 2);
   ASSERT_TRUE(gate.Push(0, StreamElement::Batch(Rows(1))).ok());

@@ -27,8 +27,22 @@ Job::~Job() {
 }
 
 void Job::RunTask(Task* task) {
-  Status status = task->Run();
-  if (!status.ok()) Fail(status);
+  Status status;
+  // A C++ exception must not leave a task thread: it would end the process.
+  try {
+    status = task->Run([this](const Status& error) { Fail(error); });
+  } catch (const std::exception& e) {
+    status = Status::UnknownError("task '", task->name(), "' threw: ", e.what());
+  } catch (...) {
+    status =
+        Status::UnknownError("task '", task->name(), "' threw a non-standard exception");
+  }
+  if (!status.ok()) {
+    Fail(status);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++num_finished_;
 }
 
 void Job::Fail(const Status& status) {
@@ -45,23 +59,25 @@ void Job::Fail(const Status& status) {
 void Job::Cancel() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (cancelled_) return;
+    // A job whose tasks all finished has succeeded; a late Cancel() does not change it.
+    if (cancelled_ || num_finished_ == physical_.tasks.size()) return;
     cancelled_ = true;
   }
   for (auto& task : physical_.tasks) task->gate()->Cancel();
 }
 
 Status Job::Wait() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (joined_) return first_error_;
-    joined_ = true;
-  }
+  std::lock_guard<std::mutex> wait_lock(wait_mutex_);
+  if (joined_) return final_status_;
   for (auto& thread : threads_) thread.join();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!first_error_.ok()) return first_error_;
-  if (cancelled_) return Status::Cancelled("job cancelled");
-  return Status::OK();
+  joined_ = true;
+  if (!first_error_.ok()) {
+    final_status_ = first_error_;
+  } else if (cancelled_) {
+    final_status_ = Status::Cancelled("job cancelled");
+  }
+  return final_status_;
 }
 
 std::vector<NodeMetricsSnapshot> Job::Metrics() const {

@@ -2,7 +2,7 @@
 // (Cancel()) → Wait(). The first task error cancels every other task and is what Wait()
 // returns, naming the operator, subtask and cause.
 //
-// Threads: Start, Wait, Cancel and Metrics may be called from any thread; Wait from one.
+// Threads: Start, Wait, Cancel and Metrics may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -57,7 +57,10 @@ class Job {
   std::mutex mutex_;
   Status first_error_;
   bool cancelled_ = false;
+  size_t num_finished_ = 0;  // tasks that ended without error
+  std::mutex wait_mutex_;  // serializes Wait(): one joins, later calls see final_status_
   bool joined_ = false;
+  Status final_status_;
 };
 
 }  // namespace sabot

@@ -113,6 +113,49 @@ TEST(JobTest, OperatorErrorCancelsJobAndNamesOperatorSubtaskAndCause) {
   EXPECT_NE(message.find("/4) failed: disk on fire"), std::string::npos) << message;
 }
 
+TEST(JobTest, ExceptionInUserFunctionFailsTheJobInsteadOfTheProcess) {
+  StreamEnvironment env;
+  env.FromGenerator(TransactionsGenerator(1000))
+      .Map("throws",
+           [](const std::shared_ptr<arrow::RecordBatch>&)
+               -> Result<std::shared_ptr<arrow::RecordBatch>> {
+             throw std::runtime_error("bad lookup");
+           })
+      .Blackhole();
+  auto result = env.Execute();
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("operator 'map#1' (subtask 1/1) failed: map "
+                                           "function threw: bad lookup"),
+            std::string::npos)
+      << result.status().ToString();
+}
+
+TEST(JobTest, CancelInterruptsSlowRateLimitedSourceAndWaitIsRepeatable) {
+  StreamEnvironment env;
+  env.SetParallelism(2);
+  GeneratorConfig config = TransactionsGenerator(-1);
+  config.rows_per_second = 0.5;  // one batch of one row every 4 s per subtask
+  env.FromGenerator(config).Blackhole();
+  auto job = env.ExecuteAsync();
+  ASSERT_TRUE(job.ok());
+  std::this_thread::sleep_for(milliseconds(100));
+  const auto start = std::chrono::steady_clock::now();
+  (*job)->Cancel();
+  EXPECT_TRUE((*job)->Wait().IsCancelled());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_TRUE((*job)->Wait().IsCancelled());
+}
+
+TEST(JobTest, CancelAfterSuccessKeepsTheSuccess) {
+  StreamEnvironment env;
+  env.FromGenerator(TransactionsGenerator(100)).Blackhole();
+  auto job = env.ExecuteAsync();
+  ASSERT_TRUE(job.ok());
+  ASSERT_TRUE((*job)->Wait().ok());
+  (*job)->Cancel();
+  EXPECT_TRUE((*job)->Wait().ok());
+}
+
 TEST(JobTest, EmptySourceEndsJobCleanly) {
   StreamEnvironment env;
   auto schema = arrow::schema({arrow::field("x", arrow::int64())});

@@ -51,8 +51,9 @@ Status Task::Annotate(const Status& status, const PlanNode* node) const {
   return AnnotateOperatorError(status, node->name, subtask_, parallelism_);
 }
 
-Status Task::Run() {
+Status Task::Run(const std::function<void(const Status&)>& on_failure) {
   Status status = reader ? RunSource() : RunGate();
+  if (!status.ok()) on_failure(status);
   Status closed = CloseAll();
   return status.ok() ? closed : status;
 }
@@ -95,10 +96,12 @@ Status Task::RunSource() {
     std::shared_ptr<arrow::RecordBatch> batch = std::move(next).ValueOrDie();
     if (!batch) break;
     if (batch->num_rows() == 0) continue;
-    ARROW_RETURN_NOT_OK(source_output->Collect(std::move(batch)));
+    // Errors of chained operators are already annotated; what is left (the exchange
+    // right after the source) belongs to the source.
+    ARROW_RETURN_NOT_OK(Annotate(source_output->Collect(std::move(batch)), source_node));
   }
   // End of a bounded input: event time is complete, as in Flink.
-  ARROW_RETURN_NOT_OK(source_output->EmitWatermark(kMaxWatermark));
+  ARROW_RETURN_NOT_OK(Annotate(source_output->EmitWatermark(kMaxWatermark), source_node));
   return FinishChain();
 }
 

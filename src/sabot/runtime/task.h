@@ -5,6 +5,7 @@
 // runtime.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +33,9 @@ class Task {
   Task(std::string name, int subtask, int parallelism, std::unique_ptr<InputGate> gate);
 
   /// Runs the task to completion on the calling thread; always closes what it opened.
-  Status Run();
+  /// `on_failure` is called with the error before closing, so that the job can cancel
+  /// the other tasks without waiting for this one's cleanup.
+  Status Run(const std::function<void(const Status&)>& on_failure);
 
   /// The task's inbox: data channels (none for a source task) and the mailbox.
   InputGate* gate() { return gate_.get(); }

@@ -71,8 +71,12 @@ struct ColumnHasher {
     }
   }
 
+  // Float and double only: half floats are bit patterns (uint16_t) on which -0.0 and NaN
+  // normalization would be wrong, so they are not supported as keys.
   template <typename T>
-  arrow::enable_if_t<arrow::is_floating_type<T>::value, Status> Visit(const T&) {
+  arrow::enable_if_t<
+      std::is_same_v<T, arrow::FloatType> || std::is_same_v<T, arrow::DoubleType>, Status>
+  Visit(const T&) {
     using CType = typename T::c_type;
     // -0.0 and 0.0 are equal keys; NaNs are one key.
     const CType* raw = data.GetValues<CType>(1);
@@ -123,6 +127,15 @@ struct ColumnHasher {
 
 }  // namespace
 
+bool IsHashableKeyType(const arrow::DataType& type) {
+  if (type.id() == arrow::Type::HALF_FLOAT) return false;
+  if (arrow::is_integer(type.id()) || arrow::is_floating(type.id()) ||
+      arrow::is_base_binary_like(type.id()) || type.id() == arrow::Type::BOOL) {
+    return true;
+  }
+  return arrow::is_temporal(type.id()) && type.byte_width() <= 8 && type.byte_width() > 0;
+}
+
 Status HashKeyColumns(const arrow::RecordBatch& batch,
                       const std::vector<int>& key_indices,
                       std::vector<uint64_t>* hashes) {
@@ -152,6 +165,13 @@ Result<std::vector<int>> ResolveKeyColumns(const arrow::Schema& schema,
       }
       return Status::Invalid("unknown key column '", name,
                              "'; available columns: ", available);
+    }
+    const auto& type = *schema.field(index)->type();
+    if (!IsHashableKeyType(type)) {
+      return Status::TypeError(
+          "key column '", name, "' has type ", type.ToString(),
+          ", which cannot be a key; cast it to an integer or string type "
+          "first");
     }
     indices.push_back(index);
   }

@@ -10,6 +10,7 @@
 #include "sabot/common/status.h"
 
 namespace arrow {
+class DataType;
 class RecordBatch;
 class Schema;
 }  // namespace arrow
@@ -39,8 +40,11 @@ inline int32_t SubtaskForKeyGroup(int32_t key_group, int32_t max_parallelism,
                               max_parallelism);
 }
 
+/// Returns true when HashKeyColumns supports columns of `type`.
+bool IsHashableKeyType(const arrow::DataType& type);
+
 /// Resolves key column names against a schema; the error names the missing column
-/// and lists the available ones.
+/// and lists the available ones, or the column whose type cannot be hashed.
 Result<std::vector<int>> ResolveKeyColumns(const arrow::Schema& schema,
                                            const std::vector<std::string>& key_columns);
 

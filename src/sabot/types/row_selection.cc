@@ -79,7 +79,7 @@ Result<std::shared_ptr<arrow::ArrayData>> GatherStrings(const arrow::ArrayData& 
     const int32_t length = offsets[indices[i] + 1] - begin;
     if (length <= kBlock && begin + kBlock <= input_capacity) {
       std::memcpy(out + new_offsets[i], bytes + begin, kBlock);
-    } else {
+    } else if (length > 0) {
       std::memcpy(out + new_offsets[i], bytes + begin, length);
     }
   }
