@@ -171,9 +171,14 @@ DataStream DataStream::AddOperator(const std::string& method, NodeRole role,
     return DataStream(builder_, -1);
   }
   if (!output_schema) output_schema = schema();
+  // Event time stays declared while its column survives.
+  const bool keeps_time =
+      !time_column_.empty() && output_schema->GetFieldIndex(time_column_) >= 0;
   int id = builder_->AddNode(role, *std::move(options), std::move(output_schema));
   builder_->edges.push_back({node_id_, id, 0, partitioning_, key_columns_});
-  return DataStream(builder_, id);
+  DataStream next(builder_, id);
+  if (keeps_time) next.time_column_ = time_column_;
+  return next;
 }
 
 template <typename T>
@@ -264,8 +269,42 @@ KeyedStream DataStream::KeyBy(std::vector<std::string> key_columns) const {
       return KeyedStream(DataStream(builder_, -1));
     }
   }
-  return KeyedStream(
-      DataStream(builder_, node_id_, Partitioning::kHash, std::move(key_columns)));
+  DataStream keyed(builder_, node_id_, Partitioning::kHash, std::move(key_columns));
+  keyed.time_column_ = time_column_;
+  return KeyedStream(std::move(keyed));
+}
+
+DataStream DataStream::AssignTimestampsAndWatermarks(WatermarkStrategy strategy) const {
+  if (node_id_ < 0) return *this;
+  std::string time_column = strategy.time_column;
+  DataStream next = AddOperator(
+      "AssignTimestampsAndWatermarks", NodeRole::kOperator,
+      Upcast(WatermarkAssignerOptions::Make(std::move(strategy), schema())), schema());
+  if (next.node_id_ >= 0) next.time_column_ = std::move(time_column);
+  return next;
+}
+
+WindowedStream KeyedStream::Window(TumblingWindow window) const {
+  return WindowedStream(*this, window);
+}
+
+DataStream WindowedStream::Aggregate(std::vector<AggregateSpec> aggregates) const {
+  const DataStream& input = keyed_.stream_;
+  if (input.node_id_ < 0) return input;
+  if (input.time_column_.empty()) {
+    return input.AddOperator(
+        "Window", NodeRole::kOperator,
+        Status::Invalid(
+            "windows need event time: call AssignTimestampsAndWatermarks(...) "
+            "before KeyBy"),
+        nullptr);
+  }
+  auto options =
+      WindowAggregateOptions::Make(input.key_columns_, input.time_column_, window_,
+                                   std::move(aggregates), input.schema());
+  auto output_schema = options.ok() ? (*options)->output_schema() : nullptr;
+  return input.AddOperator("Window.Aggregate", NodeRole::kOperator,
+                           Upcast(std::move(options)), output_schema);
 }
 
 DataStream DataStream::Rebalance() const {
@@ -276,7 +315,9 @@ DataStream DataStream::Broadcast() const {
 }
 
 DataStream DataStream::WithPartitioning(Partitioning partitioning) const {
-  return DataStream(builder_, node_id_, partitioning);
+  DataStream next(builder_, node_id_, partitioning);
+  next.time_column_ = time_column_;
+  return next;
 }
 
 DataStream& DataStream::SetParallelism(int parallelism) {

@@ -26,14 +26,17 @@
 #include "sabot/connectors/generator_source.h"
 #include "sabot/expr/expression.h"
 #include "sabot/operators/stateless.h"
+#include "sabot/operators/window/window_aggregate.h"
 #include "sabot/plan/logical_plan.h"
 #include "sabot/runtime/job.h"
 #include "sabot/runtime/node_metrics.h"
+#include "sabot/time/watermark_strategy.h"
 
 namespace sabot {
 
 class DataStream;
 class KeyedStream;
+class WindowedStream;
 struct PlanBuilder;
 
 /// What a finished job reports.
@@ -96,6 +99,9 @@ class DataStream {
   DataStream Rebalance() const;
   /// Sends every batch to every subtask of the next operator.
   DataStream Broadcast() const;
+  /// Declares the event-time column and generates watermarks from it in every subtask
+  /// (bounded out-of-orderness); windows downstream use this column.
+  DataStream AssignTimestampsAndWatermarks(WatermarkStrategy strategy) const;
 
   /// Sets the parallelism of this stream's node.
   DataStream& SetParallelism(int parallelism);
@@ -117,10 +123,13 @@ class DataStream {
   std::shared_ptr<arrow::Schema> schema() const;
   /// Returns the node name, e.g. "filter#2".
   std::string node_name() const;
+  /// Returns the event-time column declared upstream (empty if none).
+  const std::string& time_column() const { return time_column_; }
 
  private:
   friend class StreamEnvironment;
   friend class KeyedStream;
+  friend class WindowedStream;
   DataStream(std::shared_ptr<PlanBuilder> builder, int node_id,
              Partitioning partitioning = Partitioning::kForward,
              std::vector<std::string> key_columns = {});
@@ -133,6 +142,7 @@ class DataStream {
   int node_id_;  // -1 after an error
   Partitioning partitioning_;
   std::vector<std::string> key_columns_;
+  std::string time_column_;
 };
 
 /// A stream partitioned by key: operations applied to it receive all rows of a key in
@@ -153,11 +163,30 @@ class KeyedStream {
                            std::move(output_schema));
   }
   const std::vector<std::string>& key_columns() const { return stream_.key_columns_; }
+  /// Groups rows per key into event-time windows.
+  WindowedStream Window(TumblingWindow window) const;
 
  private:
   friend class DataStream;
+  friend class WindowedStream;
   explicit KeyedStream(DataStream stream) : stream_(std::move(stream)) {}
   DataStream stream_;
+};
+
+/// A keyed stream cut into windows: aggregate each window per key.
+class WindowedStream {
+ public:
+  /// Emits one row per key and window when the watermark passes the window's end:
+  /// key columns, window_start, window_end, then the aggregates. Rows arriving after
+  /// their window fired are dropped and counted as the node's rows_rejected.
+  DataStream Aggregate(std::vector<AggregateSpec> aggregates) const;
+
+ private:
+  friend class KeyedStream;
+  WindowedStream(KeyedStream keyed, TumblingWindow window)
+      : keyed_(std::move(keyed)), window_(window) {}
+  KeyedStream keyed_;
+  TumblingWindow window_;
 };
 
 }  // namespace sabot

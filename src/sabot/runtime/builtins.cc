@@ -6,12 +6,16 @@
 #include "sabot/connectors/print_sink.h"
 #include "sabot/connectors/table_source.h"
 #include "sabot/operators/stateless.h"
+#include "sabot/operators/window/window_aggregate.h"
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/time/watermark_strategy.h"
 
 namespace sabot {
 
 Status RegisterBuiltins(OperatorRegistry* registry) {
   ARROW_RETURN_NOT_OK(RegisterStatelessOperators(registry));
+  ARROW_RETURN_NOT_OK(RegisterWatermarkAssigner(registry));
+  ARROW_RETURN_NOT_OK(RegisterWindowAggregate(registry));
   ARROW_RETURN_NOT_OK(RegisterGeneratorSource(registry));
   ARROW_RETURN_NOT_OK(RegisterTableSource(registry));
   ARROW_RETURN_NOT_OK(RegisterCollectSinks(registry));

@@ -17,6 +17,8 @@ class Schema;
 
 namespace sabot {
 
+struct NodeMetrics;
+
 /// Where an operator sends its output: the next operator of its chain, or the exchange
 /// to downstream tasks. Called only from the owning task's thread.
 class Collector {
@@ -38,6 +40,9 @@ struct OperatorContext {
   std::shared_ptr<arrow::Schema> output_schema;
   /// Never null; a sink's collector rejects output.
   Collector* output = nullptr;
+  /// Counters of the node, shared by its subtasks; operators count dropped rows (late
+  /// events, rejected records) in rows_rejected. Never null in a job.
+  NodeMetrics* metrics = nullptr;
 };
 
 class Operator {

@@ -137,6 +137,7 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
         ctx.parallelism = parallelism;
         ctx.max_parallelism = plan.max_parallelism();
         ctx.output_schema = node.output_schema;
+        ctx.metrics = chained.metrics;
         for (int edge_index : plan.InputEdges(node.id)) {
           const PlanEdge& edge = edges[edge_index];
           if (static_cast<int>(ctx.input_schemas.size()) <= edge.target_port) {
