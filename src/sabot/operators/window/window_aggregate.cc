@@ -4,6 +4,7 @@
 #include <arrow/compute/api.h>
 #include <arrow/compute/row/grouper.h>
 
+#include <algorithm>
 #include <map>
 
 #include "sabot/common/time.h"
@@ -117,6 +118,17 @@ class WindowAggregateOperator : public Operator {
         output_schema_(options.output_schema()) {
     for (int index : key_indices_)
       key_types_.emplace_back(input_schema_->field(index)->type());
+    // Accumulate() sees only the needed columns: keys first, then aggregate inputs.
+    for (int index : key_indices_) needed_columns_.push_back(index);
+    for (int input : aggregate_inputs_) {
+      if (input < 0) {
+        needed_input_.push_back(-1);
+        continue;
+      }
+      auto it = std::find(needed_columns_.begin(), needed_columns_.end(), input);
+      needed_input_.push_back(static_cast<int>(it - needed_columns_.begin()));
+      if (it == needed_columns_.end()) needed_columns_.push_back(input);
+    }
   }
 
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
@@ -136,25 +148,51 @@ class WindowAggregateOperator : public Operator {
       single_window &= window_of_row_[i] == window_of_row_[0];
     }
     if (late > 0) context().metrics->AddRejected(late);
+    // Only the key and aggregate input columns are accumulated (zero-copy selection).
+    ARROW_ASSIGN_OR_RAISE(auto needed, batch->SelectColumns(needed_columns_));
     if (single_window) {
       if (num_rows == 0 || window_of_row_[0] == kNoWindow) return Status::OK();
-      return Accumulate(window_of_row_[0], *batch);
+      return Accumulate(window_of_row_[0], *needed);
     }
-    // Rows of several windows (out-of-order input): one gather per window.
-    std::map<int64_t, std::vector<int32_t>> rows_of_window;
+    // Rows of several windows (out-of-order input, or batches longer than a window):
+    // a counting sort of row indices by window, then one gather per window.
+    window_starts_.clear();
+    slot_of_row_.resize(num_rows);
+    int32_t last_slot = -1;
     for (int64_t i = 0; i < num_rows; ++i) {
-      if (window_of_row_[i] != kNoWindow) {
-        rows_of_window[window_of_row_[i]].push_back(static_cast<int32_t>(i));
+      const int64_t start = window_of_row_[i];
+      if (start == kNoWindow) {
+        slot_of_row_[i] = -1;
+        continue;
       }
+      if (last_slot < 0 || window_starts_[last_slot] != start) {
+        auto it = std::find(window_starts_.begin(), window_starts_.end(), start);
+        last_slot = static_cast<int32_t>(it - window_starts_.begin());
+        if (it == window_starts_.end()) window_starts_.push_back(start);
+      }
+      slot_of_row_[i] = last_slot;
     }
-    for (auto& [start, rows] : rows_of_window) {
-      arrow::Int32Builder builder;
-      ARROW_RETURN_NOT_OK(builder.AppendValues(rows));
-      ARROW_ASSIGN_OR_RAISE(auto indices, builder.Finish());
-      ARROW_ASSIGN_OR_RAISE(
-          auto part,
-          TakeRows(batch, std::static_pointer_cast<arrow::Int32Array>(indices)));
-      ARROW_RETURN_NOT_OK(Accumulate(start, *part));
+    const size_t num_slots = window_starts_.size();
+    std::vector<int64_t> offsets(num_slots + 1, 0);
+    for (int64_t i = 0; i < num_rows; ++i) {
+      if (slot_of_row_[i] >= 0) ++offsets[slot_of_row_[i] + 1];
+    }
+    for (size_t w = 0; w < num_slots; ++w) offsets[w + 1] += offsets[w];
+    ARROW_ASSIGN_OR_RAISE(auto buffer,
+                          arrow::AllocateBuffer(offsets[num_slots] * sizeof(int32_t)));
+    auto* indices = reinterpret_cast<int32_t*>(buffer->mutable_data());
+    std::vector<int64_t> cursor(offsets.begin(), offsets.end() - 1);
+    for (int64_t i = 0; i < num_rows; ++i) {
+      if (slot_of_row_[i] >= 0)
+        indices[cursor[slot_of_row_[i]]++] = static_cast<int32_t>(i);
+    }
+    auto all_indices =
+        std::make_shared<arrow::Int32Array>(offsets[num_slots], std::move(buffer));
+    for (size_t w = 0; w < num_slots; ++w) {
+      auto slice = std::static_pointer_cast<arrow::Int32Array>(
+          all_indices->Slice(offsets[w], offsets[w + 1] - offsets[w]));
+      ARROW_ASSIGN_OR_RAISE(auto part, TakeRows(needed, slice));
+      ARROW_RETURN_NOT_OK(Accumulate(window_starts_[w], *part));
     }
     return Status::OK();
   }
@@ -194,10 +232,11 @@ class WindowAggregateOperator : public Operator {
     return &windows_.emplace(start, std::move(state)).first->second;
   }
 
+  // `rows` holds the needed columns only (see needed_columns_).
   Status Accumulate(int64_t start, const arrow::RecordBatch& rows) {
     ARROW_ASSIGN_OR_RAISE(WindowState * window, GetWindow(start));
     std::vector<arrow::Datum> keys;
-    for (int index : key_indices_) keys.emplace_back(rows.column(index));
+    for (size_t k = 0; k < key_indices_.size(); ++k) keys.emplace_back(rows.column(k));
     cp::ExecBatch key_batch(std::move(keys), rows.num_rows());
     ARROW_ASSIGN_OR_RAISE(arrow::Datum ids,
                           window->grouper->Consume(cp::ExecSpan(key_batch)));
@@ -207,9 +246,8 @@ class WindowAggregateOperator : public Operator {
       Accumulator& accumulator = *window->accumulators[a];
       accumulator.Resize(num_groups);
       std::shared_ptr<arrow::ArrayData> column;
-      if (aggregate_inputs_[a] >= 0) {
-        ARROW_ASSIGN_OR_RAISE(column,
-                              NumericInput(rows.column_data(aggregate_inputs_[a])));
+      if (needed_input_[a] >= 0) {
+        ARROW_ASSIGN_OR_RAISE(column, NumericInput(rows.column_data(needed_input_[a])));
       }
       ARROW_RETURN_NOT_OK(accumulator.Consume(column.get(), group_ids, rows.num_rows()));
     }
@@ -258,7 +296,12 @@ class WindowAggregateOperator : public Operator {
   std::vector<arrow::TypeHolder> key_types_;
   std::map<int64_t, WindowState> windows_;  // open windows by start
   int64_t current_watermark_ = kMinWatermark;
-  std::vector<int64_t> window_of_row_;  // reused per batch
+  std::vector<int> needed_columns_;  // input columns Accumulate() reads
+  std::vector<int> needed_input_;    // per aggregate: its column among them, or -1
+  // Reused per batch.
+  std::vector<int64_t> window_of_row_;
+  std::vector<int32_t> slot_of_row_;
+  std::vector<int64_t> window_starts_;
 };
 
 }  // namespace
