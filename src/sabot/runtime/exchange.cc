@@ -16,7 +16,16 @@ ExchangeWriter::ExchangeWriter(Partitioning partitioning,
       key_indices_(std::move(key_indices)),
       max_parallelism_(max_parallelism),
       // Producers start round-robin at different consumers to spread load evenly.
-      next_target_(static_cast<size_t>(producer_subtask) % targets_.size()) {}
+      next_target_(static_cast<size_t>(producer_subtask) % targets_.size()) {
+  if (partitioning_ == Partitioning::kHash) {
+    const int32_t num_targets = static_cast<int32_t>(targets_.size());
+    subtask_of_key_group_.resize(max_parallelism_);
+    for (int32_t group = 0; group < max_parallelism_; ++group) {
+      subtask_of_key_group_[group] =
+          SubtaskForKeyGroup(group, max_parallelism_, num_targets);
+    }
+  }
+}
 
 Status ExchangeWriter::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
   if (batch->num_rows() == 0) return Status::OK();
@@ -44,8 +53,7 @@ Status ExchangeWriter::PartitionByHash(const std::shared_ptr<arrow::RecordBatch>
   row_targets_.resize(num_rows);
   std::vector<int64_t> counts(num_targets + 1, 0);
   for (int64_t i = 0; i < num_rows; ++i) {
-    int32_t key_group = KeyGroupForHash(hashes_[i], max_parallelism_);
-    int32_t target = SubtaskForKeyGroup(key_group, max_parallelism_, num_targets);
+    int32_t target = subtask_of_key_group_[KeyGroupForHash(hashes_[i], max_parallelism_)];
     row_targets_[i] = target;
     ++counts[target + 1];
   }

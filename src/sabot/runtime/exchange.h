@@ -45,6 +45,8 @@ class ExchangeWriter : public Collector {
   // Reused per batch by hash partitioning.
   std::vector<uint64_t> hashes_;
   std::vector<int32_t> row_targets_;
+  // Owning subtask of every key group, computed once (saves a division per row).
+  std::vector<int32_t> subtask_of_key_group_;
 };
 
 }  // namespace sabot

@@ -30,7 +30,9 @@ AggregateSpec Spec(AggregateKind kind, std::string column, const char* prefix) {
 inline int64_t WindowStart(int64_t timestamp, int64_t size) {
   int64_t remainder = timestamp % size;
   if (remainder < 0) remainder += size;
-  return timestamp - remainder;
+  // Unsigned: the window of a time near INT64_MIN wraps instead of overflowing.
+  return static_cast<int64_t>(static_cast<uint64_t>(timestamp) -
+                              static_cast<uint64_t>(remainder));
 }
 
 }  // namespace
@@ -140,8 +142,14 @@ class WindowAggregateOperator : public Operator {
     window_of_row_.resize(num_rows);
     bool single_window = true;
     int64_t late = 0;
+    // Consecutive rows are close in time: reuse the previous row's window when the
+    // timestamp falls into it, and divide only when it does not.
+    int64_t start = WindowStart(num_rows > 0 ? ts[0] : 0, size_);
     for (int64_t i = 0; i < num_rows; ++i) {
-      int64_t start = WindowStart(ts[i], size_);
+      if (static_cast<uint64_t>(ts[i]) - static_cast<uint64_t>(start) >=
+          static_cast<uint64_t>(size_)) {
+        start = WindowStart(ts[i], size_);
+      }
       const bool droppable = !times.IsValid(i) || start + size_ - 1 <= current_watermark_;
       late += droppable;
       window_of_row_[i] = droppable ? kNoWindow : start;
