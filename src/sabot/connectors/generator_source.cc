@@ -113,6 +113,12 @@ inline uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Maps a uniform 64-bit hash to [0, span) by the high half of h × span: as uniform as
+// h % span, without a 64-bit division per value.
+inline uint64_t Below(uint64_t h, uint64_t span) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(h) * span) >> 64);
+}
+
 class GeneratorReader : public SourceReader {
  public:
   GeneratorReader(const GeneratorOptions& options, const SourceContext& context)
@@ -186,11 +192,14 @@ class GeneratorReader : public SourceReader {
         if (column.kind == Kind::kSequence) {
           for (int64_t i = 0; i < num_rows; ++i) values[i] = first_row + i;
         } else if (column.kind == Kind::kUniformInt) {
-          const uint64_t span =
-              static_cast<uint64_t>(column.int_max - column.int_min) + 1;
+          // Unsigned arithmetic: the span of [INT64_MIN, INT64_MAX] wraps to 0 = all
+          // values.
+          const uint64_t span = static_cast<uint64_t>(column.int_max) -
+                                static_cast<uint64_t>(column.int_min) + 1;
           for (int64_t i = 0; i < num_rows; ++i) {
             uint64_t h = Mix(column_seed ^ static_cast<uint64_t>(first_row + i));
-            values[i] = column.int_min + static_cast<int64_t>(span == 0 ? h : h % span);
+            values[i] = static_cast<int64_t>(static_cast<uint64_t>(column.int_min) +
+                                             (span == 0 ? h : Below(h, span)));
           }
         } else {
           const uint64_t span = static_cast<uint64_t>(column.max_delay_millis) + 1;
@@ -200,7 +209,7 @@ class GeneratorReader : public SourceReader {
                 static_cast<int64_t>(static_cast<uint64_t>(column.start_millis) +
                                      static_cast<uint64_t>(first_row + i) *
                                          static_cast<uint64_t>(column.step_millis) -
-                                     h % span);
+                                     Below(h, span));
           }
         }
         return std::make_shared<arrow::Int64Array>(num_rows, std::move(buffer));
@@ -224,7 +233,7 @@ class GeneratorReader : public SourceReader {
         int64_t total_bytes = 0;
         for (int64_t i = 0; i < num_rows; ++i) {
           uint64_t h = Mix(column_seed ^ static_cast<uint64_t>(first_row + i));
-          picks[i] = static_cast<uint32_t>(h % choices.size());
+          picks[i] = static_cast<uint32_t>(Below(h, choices.size()));
           total_bytes += static_cast<int64_t>(choices[picks[i]].size());
         }
         if (total_bytes > std::numeric_limits<int32_t>::max()) {
