@@ -1,9 +1,13 @@
-// Window benchmark: generator → watermarks → KeyBy(key) → tumbling 10 s window →
-// count/sum/max → blackhole, for 1 K and 1 M distinct keys at parallelism 1 and 2,
-// printed as JSON. Also the generator alone (→ blackhole), so the window's own cost per
-// row can be read off. Rows per CPU second = rows / process user+system CPU seconds.
+// Window benchmark: generator → watermarks → KeyBy(key) → window → count/sum/max →
+// blackhole, for tumbling, sliding and session windows with 1 K and 1 M distinct keys at
+// parallelism 1 and 2, printed as JSON. The generator alone (→ blackhole) is measured
+// too, so the windowing cost per row can be read off. Rows per CPU second = rows /
+// process user+system CPU seconds.
 //
-// Usage: window_benchmark [rows (default 20000000)]
+// Events: 100 per millisecond of event time (100 K/s), up to 1 s out of order, keys
+// uniform. Session gap: half the mean time between two events of a key.
+//
+// Usage: window_benchmark [rows (default 20000000)] [name filter (substring)]
 #include <sabot/sabot.h>
 
 #include <cstdio>
@@ -15,16 +19,23 @@ namespace {
 
 using std::chrono::milliseconds;
 
+constexpr int64_t kRowsPerMilli = 100;
+
+struct Case {
+  std::string name;
+  sabot::WindowSpec window;
+};
+
 struct Measurement {
   std::string name;
   int64_t keys;
   int parallelism;
   int64_t rows;
+  int64_t results;
   double wall_seconds;
   double cpu_seconds;
 };
 
-// Events of `keys` distinct int64 keys, one per millisecond, up to 1 s out of order.
 sabot::GeneratorConfig Events(int64_t rows, int64_t keys) {
   using Kind = sabot::GeneratorColumn::Kind;
   sabot::GeneratorConfig config;
@@ -36,23 +47,27 @@ sabot::GeneratorConfig Events(int64_t rows, int64_t keys) {
        .kind = Kind::kEventTime,
        .start_millis = 0,
        .step_millis = 1,
-       .max_delay_millis = 1000}};
+       .max_delay_millis = 1000,
+       .rows_per_step = kRowsPerMilli}};
   return config;
 }
 
 arrow::Result<Measurement> Run(const std::string& name, int64_t rows, int64_t keys,
-                               int parallelism, bool window) {
+                               int parallelism, const sabot::WindowSpec* window) {
   sabot::StreamEnvironment env;
   env.SetParallelism(parallelism);
   auto source = env.FromGenerator(Events(rows, keys));
-  if (window) {
-    source
-        .AssignTimestampsAndWatermarks(
-            sabot::WatermarkStrategy::BoundedOutOfOrderness("_time", 1000))
-        .KeyBy({"key"})
-        .Window(sabot::Tumbling(milliseconds(10'000)))
-        .Aggregate({sabot::Count(), sabot::Sum("price"), sabot::Max("price")})
-        .Blackhole();
+  std::string window_node;
+  if (window != nullptr) {
+    auto windowed =
+        source
+            .AssignTimestampsAndWatermarks(
+                sabot::WatermarkStrategy::BoundedOutOfOrderness("_time", 1000))
+            .KeyBy({"key"})
+            .Window(*window)
+            .Aggregate({sabot::Count(), sabot::Sum("price"), sabot::Max("price")});
+    windowed.Blackhole();
+    window_node = windowed.node_name();
   } else {
     source.Blackhole();
   }
@@ -61,6 +76,7 @@ arrow::Result<Measurement> Run(const std::string& name, int64_t rows, int64_t ke
                      keys,
                      parallelism,
                      result.Metrics(source.node_name()).rows_out,
+                     window_node.empty() ? 0 : result.Metrics(window_node).rows_out,
                      result.elapsed_seconds,
                      result.cpu_seconds};
 }
@@ -69,14 +85,30 @@ arrow::Result<Measurement> Run(const std::string& name, int64_t rows, int64_t ke
 
 int main(int argc, char** argv) {
   const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 20'000'000;
+  const std::string filter = argc > 2 ? argv[2] : "";
   std::vector<Measurement> results;
   for (int64_t keys : {int64_t{1000}, int64_t{1'000'000}}) {
+    // Mean time between two events of one key, in ms.
+    const int64_t key_interval = std::max<int64_t>(1, keys / kRowsPerMilli);
+    std::vector<Case> cases = {
+        {"generator_only", {}},
+        {"tumbling_10s", sabot::Tumbling(milliseconds(10'000))},
+        {"sliding_10s_1s", sabot::Sliding(milliseconds(10'000), milliseconds(1'000))},
+        {"session", sabot::Session(milliseconds(std::max<int64_t>(1, key_interval / 2)))},
+    };
+    // 1-hour windows over 1 M keys would emit every key every second (10 result rows
+    // per input row); they are measured on 1 K keys.
+    if (keys == 1000) {
+      cases.push_back({"sliding_1h_1s",
+                       sabot::Sliding(milliseconds(3'600'000), milliseconds(1'000))});
+    }
     for (int parallelism : {1, 2}) {
-      for (bool window : {false, true}) {
-        auto m = Run(window ? "tumbling_count_sum_max" : "generator_only", rows, keys,
-                     parallelism, window);
+      for (const Case& c : cases) {
+        if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
+        const bool window = c.name != "generator_only";
+        auto m = Run(c.name, rows, keys, parallelism, window ? &c.window : nullptr);
         if (!m.ok()) {
-          std::fprintf(stderr, "window benchmark failed: %s\n",
+          std::fprintf(stderr, "window benchmark %s failed: %s\n", c.name.c_str(),
                        m.status().ToString().c_str());
           return 1;
         }
@@ -89,11 +121,11 @@ int main(int argc, char** argv) {
     const Measurement& m = results[i];
     std::printf(
         "    {\"name\": \"%s\", \"keys\": %lld, \"parallelism\": %d, \"rows\": %lld, "
-        "\"wall_seconds\": %.3f, \"cpu_seconds\": %.3f, \"rows_per_second\": %.0f, "
-        "\"rows_per_cpu_second\": %.0f}%s\n",
+        "\"results\": %lld, \"wall_seconds\": %.3f, \"cpu_seconds\": %.3f, "
+        "\"rows_per_second\": %.0f, \"rows_per_cpu_second\": %.0f}%s\n",
         m.name.c_str(), static_cast<long long>(m.keys), m.parallelism,
-        static_cast<long long>(m.rows), m.wall_seconds, m.cpu_seconds,
-        m.rows / m.wall_seconds, m.rows / m.cpu_seconds,
+        static_cast<long long>(m.rows), static_cast<long long>(m.results), m.wall_seconds,
+        m.cpu_seconds, m.rows / m.wall_seconds, m.rows / m.cpu_seconds,
         i + 1 < results.size() ? "," : "");
   }
   std::printf("  ]\n}\n");

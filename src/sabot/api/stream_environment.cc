@@ -147,14 +147,30 @@ Result<JobResult> StreamEnvironment::Execute() const {
 }
 
 DataStream::DataStream(std::shared_ptr<PlanBuilder> builder, int node_id,
-                       Partitioning partitioning, std::vector<std::string> key_columns)
+                       Partitioning partitioning, std::vector<std::string> key_columns,
+                       int output_port)
     : builder_(std::move(builder)),
       node_id_(node_id),
       partitioning_(partitioning),
-      key_columns_(std::move(key_columns)) {}
+      key_columns_(std::move(key_columns)),
+      output_port_(output_port) {}
 
 std::shared_ptr<arrow::Schema> DataStream::schema() const {
-  return node_id_ < 0 ? nullptr : builder_->nodes[node_id_].output_schema;
+  return node_id_ < 0 ? nullptr : builder_->nodes[node_id_].OutputSchema(output_port_);
+}
+
+DataStream DataStream::LateData() const {
+  if (node_id_ < 0) return *this;
+  const PlanNode& node = builder_->nodes[node_id_];
+  if (output_port_ != 0 || node.side_output_schemas.empty()) {
+    builder_->RecordError(Status::Invalid(
+        "LateData: '", node.name,
+        "' has no late-data output; call SideOutputLateData() on the window"));
+    return DataStream(builder_, -1);
+  }
+  DataStream late(builder_, node_id_, Partitioning::kForward, {}, 1);
+  late.time_column_ = time_column_;
+  return late;
 }
 
 std::string DataStream::node_name() const {
@@ -175,7 +191,7 @@ DataStream DataStream::AddOperator(const std::string& method, NodeRole role,
   const bool keeps_time =
       !time_column_.empty() && output_schema->GetFieldIndex(time_column_) >= 0;
   int id = builder_->AddNode(role, *std::move(options), std::move(output_schema));
-  builder_->edges.push_back({node_id_, id, 0, partitioning_, key_columns_});
+  builder_->edges.push_back({node_id_, id, 0, partitioning_, key_columns_, output_port_});
   DataStream next(builder_, id);
   if (keeps_time) next.time_column_ = time_column_;
   return next;
@@ -255,7 +271,8 @@ DataStream DataStream::Union(const std::vector<DataStream>& others) const {
   for (size_t port = 0; port < inputs.size(); ++port) {
     const DataStream& input = *inputs[port];
     builder_->edges.push_back({input.node_id_, id, static_cast<int>(port),
-                               input.partitioning_, input.key_columns_});
+                               input.partitioning_, input.key_columns_,
+                               input.output_port_});
   }
   return DataStream(builder_, id);
 }
@@ -269,7 +286,8 @@ KeyedStream DataStream::KeyBy(std::vector<std::string> key_columns) const {
       return KeyedStream(DataStream(builder_, -1));
     }
   }
-  DataStream keyed(builder_, node_id_, Partitioning::kHash, std::move(key_columns));
+  DataStream keyed(builder_, node_id_, Partitioning::kHash, std::move(key_columns),
+                   output_port_);
   keyed.time_column_ = time_column_;
   return KeyedStream(std::move(keyed));
 }
@@ -284,27 +302,38 @@ DataStream DataStream::AssignTimestampsAndWatermarks(WatermarkStrategy strategy)
   return next;
 }
 
-WindowedStream KeyedStream::Window(TumblingWindow window) const {
+WindowedStream KeyedStream::Window(WindowSpec window) const {
   return WindowedStream(*this, window);
+}
+
+WindowedStream& WindowedStream::AllowedLateness(std::chrono::milliseconds lateness) {
+  allowed_lateness_ms_ = lateness.count();
+  return *this;
+}
+
+WindowedStream& WindowedStream::SideOutputLateData() {
+  late_data_side_output_ = true;
+  return *this;
 }
 
 DataStream WindowedStream::Aggregate(std::vector<AggregateSpec> aggregates) const {
   const DataStream& input = keyed_.stream_;
   if (input.node_id_ < 0) return input;
-  if (input.time_column_.empty()) {
-    return input.AddOperator(
-        "Window", NodeRole::kOperator,
-        Status::Invalid(
-            "windows need event time: call AssignTimestampsAndWatermarks(...) "
-            "before KeyBy"),
-        nullptr);
-  }
-  auto options =
-      WindowAggregateOptions::Make(input.key_columns_, input.time_column_, window_,
-                                   std::move(aggregates), input.schema());
+  WindowConfig config;
+  config.key_columns = input.key_columns_;
+  config.time_column = input.time_column_;
+  config.window = window_;
+  config.aggregates = std::move(aggregates);
+  config.allowed_lateness_ms = allowed_lateness_ms_;
+  config.late_data_side_output = late_data_side_output_;
+  auto options = WindowAggregateOptions::Make(std::move(config), input.schema());
   auto output_schema = options.ok() ? (*options)->output_schema() : nullptr;
-  return input.AddOperator("Window.Aggregate", NodeRole::kOperator,
-                           Upcast(std::move(options)), output_schema);
+  DataStream result = input.AddOperator("Window.Aggregate", NodeRole::kOperator,
+                                        Upcast(std::move(options)), output_schema);
+  if (result.node_id_ >= 0 && late_data_side_output_) {
+    input.builder_->nodes[result.node_id_].side_output_schemas.push_back(input.schema());
+  }
+  return result;
 }
 
 DataStream DataStream::Rebalance() const {
@@ -315,7 +344,7 @@ DataStream DataStream::Broadcast() const {
 }
 
 DataStream DataStream::WithPartitioning(Partitioning partitioning) const {
-  DataStream next(builder_, node_id_, partitioning);
+  DataStream next(builder_, node_id_, partitioning, {}, output_port_);
   next.time_column_ = time_column_;
   return next;
 }

@@ -15,6 +15,7 @@
 // handles are used from one thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -119,6 +120,10 @@ class DataStream {
   std::string WriteParquet(std::string directory) const;
   std::string WriteArrowIpc(std::string directory) const;
 
+  /// The rows a window dropped as too late (see WindowedStream::SideOutputLateData),
+  /// with the window's input schema.
+  DataStream LateData() const;
+
   /// Returns the schema of this stream's rows (null after a builder error).
   std::shared_ptr<arrow::Schema> schema() const;
   /// Returns the node name, e.g. "filter#2".
@@ -132,7 +137,7 @@ class DataStream {
   friend class WindowedStream;
   DataStream(std::shared_ptr<PlanBuilder> builder, int node_id,
              Partitioning partitioning = Partitioning::kForward,
-             std::vector<std::string> key_columns = {});
+             std::vector<std::string> key_columns = {}, int output_port = 0);
   DataStream WithPartitioning(Partitioning partitioning) const;
   DataStream AddOperator(const std::string& method, NodeRole role,
                          Result<std::shared_ptr<const NodeOptions>> options,
@@ -143,6 +148,7 @@ class DataStream {
   Partitioning partitioning_;
   std::vector<std::string> key_columns_;
   std::string time_column_;
+  int output_port_ = 0;  // which output of the node this stream reads
 };
 
 /// A stream partitioned by key: operations applied to it receive all rows of a key in
@@ -163,8 +169,9 @@ class KeyedStream {
                            std::move(output_schema));
   }
   const std::vector<std::string>& key_columns() const { return stream_.key_columns_; }
-  /// Groups rows per key into event-time windows.
-  WindowedStream Window(TumblingWindow window) const;
+  /// Groups rows per key into windows: Tumbling, Sliding, Session, CountWindow or
+  /// GlobalWindow(trigger).
+  WindowedStream Window(WindowSpec window) const;
 
  private:
   friend class DataStream;
@@ -176,17 +183,26 @@ class KeyedStream {
 /// A keyed stream cut into windows: aggregate each window per key.
 class WindowedStream {
  public:
-  /// Emits one row per key and window when the watermark passes the window's end:
-  /// key columns, window_start, window_end, then the aggregates. Rows arriving after
-  /// their window fired are dropped and counted as the node's rows_rejected.
+  /// Keeps time windows for `lateness` after they fired: late rows within it update
+  /// the window and its new result is emitted again (default 0).
+  WindowedStream& AllowedLateness(std::chrono::milliseconds lateness);
+  /// Sends rows that are too late even for allowed lateness to the result's
+  /// LateData() stream instead of dropping them (dropped rows are counted as the
+  /// node's rows_rejected).
+  WindowedStream& SideOutputLateData();
+
+  /// Emits one row per key and window when it fires: key columns, window_start,
+  /// window_end, then the aggregates.
   DataStream Aggregate(std::vector<AggregateSpec> aggregates) const;
 
  private:
   friend class KeyedStream;
-  WindowedStream(KeyedStream keyed, TumblingWindow window)
+  WindowedStream(KeyedStream keyed, WindowSpec window)
       : keyed_(std::move(keyed)), window_(window) {}
   KeyedStream keyed_;
-  TumblingWindow window_;
+  WindowSpec window_;
+  int64_t allowed_lateness_ms_ = 0;
+  bool late_data_side_output_ = false;
 };
 
 }  // namespace sabot

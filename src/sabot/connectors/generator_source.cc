@@ -77,9 +77,11 @@ Result<std::shared_ptr<GeneratorOptions>> GeneratorOptions::Make(GeneratorConfig
         }
         break;
       case Kind::kEventTime:
-        if (column.max_delay_millis < 0 || column.step_millis < 0) {
+        if (column.max_delay_millis < 0 || column.step_millis < 0 ||
+            column.rows_per_step < 1) {
           return Status::Invalid("generator column '", column.name,
-                                 "': step and max delay must be >= 0");
+                                 "': step and max delay must be >= 0 and rows per step "
+                                 ">= 1");
         }
         break;
       case Kind::kSequence:
@@ -203,13 +205,18 @@ class GeneratorReader : public SourceReader {
           }
         } else {
           const uint64_t span = static_cast<uint64_t>(column.max_delay_millis) + 1;
+          // Step number and position within it, advanced without a division per row.
+          uint64_t step = static_cast<uint64_t>(first_row / column.rows_per_step);
+          int64_t in_step = first_row % column.rows_per_step;
           for (int64_t i = 0; i < num_rows; ++i) {
             uint64_t h = Mix(column_seed ^ static_cast<uint64_t>(first_row + i));
-            values[i] =
-                static_cast<int64_t>(static_cast<uint64_t>(column.start_millis) +
-                                     static_cast<uint64_t>(first_row + i) *
-                                         static_cast<uint64_t>(column.step_millis) -
-                                     Below(h, span));
+            values[i] = static_cast<int64_t>(
+                static_cast<uint64_t>(column.start_millis) +
+                step * static_cast<uint64_t>(column.step_millis) - Below(h, span));
+            if (++in_step == column.rows_per_step) {
+              in_step = 0;
+              ++step;
+            }
           }
         }
         return std::make_shared<arrow::Int64Array>(num_rows, std::move(buffer));

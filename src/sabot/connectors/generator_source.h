@@ -25,8 +25,8 @@ struct GeneratorColumn {
     kUniformDouble,
     /// utf8: one of `choices`, uniformly.
     kChoice,
-    /// int64 event time in ms: start_millis + row × step_millis, minus a uniform delay
-    /// in [0, max_delay_millis] (bounded out-of-orderness).
+    /// int64 event time in ms: start_millis + (row / rows_per_step) × step_millis,
+    /// minus a uniform delay in [0, max_delay_millis] (bounded out-of-orderness).
     kEventTime,
   };
   std::string name;
@@ -40,6 +40,7 @@ struct GeneratorColumn {
   int64_t start_millis = 0;
   int64_t step_millis = 1;
   int64_t max_delay_millis = 0;
+  int64_t rows_per_step = 1;
 };
 
 struct GeneratorConfig {

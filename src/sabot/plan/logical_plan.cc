@@ -71,10 +71,14 @@ Result<std::shared_ptr<const LogicalPlan>> LogicalPlan::Make(std::vector<PlanNod
       return Status::Invalid("plan edge ", edge.source, " -> ", edge.target,
                              " is out of range or not in topological order");
     }
+    const auto source_schema = nodes[edge.source].OutputSchema(edge.source_port);
+    if (!source_schema) {
+      return Status::Invalid("plan edge ", edge.source, " -> ", edge.target,
+                             " reads output ", edge.source_port, " of '",
+                             nodes[edge.source].name, "', which has no such output");
+    }
     if (edge.partitioning == Partitioning::kHash) {
-      ARROW_RETURN_NOT_OK(
-          ResolveKeyColumns(*nodes[edge.source].output_schema, edge.key_columns)
-              .status());
+      ARROW_RETURN_NOT_OK(ResolveKeyColumns(*source_schema, edge.key_columns).status());
     }
     ++num_inputs[edge.target];
     ++num_outputs[edge.source];
@@ -118,6 +122,7 @@ std::string LogicalPlan::Explain() const {
         out << ")";
       }
       out << "- [" << edge.source << "]";
+      if (edge.source_port > 0) out << " side output " << edge.source_port;
     }
     out << "\n";
   }

@@ -39,7 +39,16 @@ struct PlanNode {
   int parallelism = 1;
   /// Schema of the batches this node emits (sinks: the schema they receive).
   std::shared_ptr<arrow::Schema> output_schema;
+  /// Schemas of side outputs 1, 2, ... (e.g. the late rows of a window).
+  std::vector<std::shared_ptr<arrow::Schema>> side_output_schemas;
   std::shared_ptr<const NodeOptions> options;
+
+  /// Schema of output `port` (0: the main output); null if there is no such port.
+  std::shared_ptr<arrow::Schema> OutputSchema(int port) const {
+    if (port == 0) return output_schema;
+    if (port < 0 || port > static_cast<int>(side_output_schemas.size())) return nullptr;
+    return side_output_schemas[port - 1];
+  }
 };
 
 /// How records of a source node's subtasks reach the target node's subtasks.
@@ -67,6 +76,8 @@ struct PlanEdge {
   Partitioning partitioning = Partitioning::kForward;
   /// Key columns of a hash edge.
   std::vector<std::string> key_columns;
+  /// Which output of the source node feeds this edge (0: main, >= 1: side outputs).
+  int source_port = 0;
 };
 
 class LogicalPlan {

@@ -94,6 +94,10 @@ Status ExchangeWriter::EmitWatermark(int64_t watermark) {
   return Broadcast(StreamElement::Watermark(watermark));
 }
 
+Status ExchangeWriter::EmitIdleStatus(bool idle) {
+  return Broadcast(StreamElement::IdleStatus(idle));
+}
+
 Status ExchangeWriter::EmitBarrier(int64_t checkpoint_id) {
   return Broadcast(StreamElement::Barrier(checkpoint_id));
 }

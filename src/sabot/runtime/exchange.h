@@ -30,6 +30,7 @@ class ExchangeWriter : public Collector {
 
   Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
   Status EmitWatermark(int64_t watermark) override;
+  Status EmitIdleStatus(bool idle) override;
   Status EmitBarrier(int64_t checkpoint_id);
   Status EmitEndOfInput();
 

@@ -1,6 +1,7 @@
 #include "sabot/runtime/input_gate.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "sabot/common/time.h"
 
@@ -86,10 +87,40 @@ void InputGate::Cancel() {
 
 int64_t InputGate::MinChannelWatermark() const {
   int64_t min = kMaxWatermark;
+  bool any_active = false;
   for (const auto& ch : channels_) {
-    if (!ch.ended) min = std::min(min, ch.watermark);
+    if (!ch.ended && !ch.idle) {
+      min = std::min(min, ch.watermark);
+      any_active = true;
+    }
   }
-  return min;
+  return any_active ? min : current_watermark_;
+}
+
+void InputGate::OnChannelStatusChange() {
+  bool any_open = false;
+  bool any_active = false;
+  for (const auto& ch : channels_) {
+    any_open |= !ch.ended;
+    any_active |= !ch.ended && !ch.idle;
+  }
+  if (!any_open) return;  // end of input is reported by Next() itself
+  if (!any_active) {
+    if (!idle_) {
+      idle_ = true;
+      pending_events_.push_back({StreamElement::IdleStatus(true), 0});
+    }
+    return;
+  }
+  if (idle_) {
+    idle_ = false;
+    pending_events_.push_back({StreamElement::IdleStatus(false), 0});
+  }
+  const int64_t merged = MinChannelWatermark();
+  if (merged > current_watermark_) {
+    current_watermark_ = merged;
+    pending_events_.push_back({StreamElement::Watermark(merged), 0});
+  }
 }
 
 bool InputGate::BarrierAligned() const {
@@ -102,7 +133,7 @@ void InputGate::UnblockChannels() {
   pending_barrier_ = -1;
 }
 
-Result<GateEvent> InputGate::Next() {
+Result<GateEvent> InputGate::Next(int64_t deadline_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   const int n = num_channels();
   while (true) {
@@ -130,9 +161,17 @@ Result<GateEvent> InputGate::Next() {
     }
     if (found < 0) {
       if (num_ended_ == n) return GateEvent{StreamElement::EndOfInput(), 0};
+      if (deadline_ms != kNoDeadline && WallClockMillis() >= deadline_ms) {
+        return GateEvent{StreamElement{}, 0, /*timeout=*/true};
+      }
       if (SpinUntilChanged(lock)) continue;
       consumer_waiting_ = true;
-      not_empty_.wait(lock);
+      if (deadline_ms == kNoDeadline) {
+        not_empty_.wait(lock);
+      } else {
+        not_empty_.wait_until(lock, std::chrono::system_clock::time_point(
+                                        std::chrono::milliseconds(deadline_ms)));
+      }
       consumer_waiting_ = false;
       continue;
     }
@@ -172,6 +211,16 @@ Result<GateEvent> InputGate::Next() {
         }
         break;
       }
+      case StreamElement::Kind::kIdleStatus: {
+        ch.idle = element.value != 0;
+        OnChannelStatusChange();
+        if (!pending_events_.empty()) {
+          GateEvent event = std::move(pending_events_.front());
+          pending_events_.pop_front();
+          return event;
+        }
+        break;
+      }
       case StreamElement::Kind::kEndOfInput: {
         ch.ended = true;
         ++num_ended_;
@@ -180,11 +229,7 @@ Result<GateEvent> InputGate::Next() {
           UnblockChannels();
         }
         // The ended channel no longer holds the watermark back.
-        int64_t merged = MinChannelWatermark();
-        if (num_ended_ < n && merged > current_watermark_) {
-          current_watermark_ = merged;
-          pending_events_.push_back({StreamElement::Watermark(merged), 0});
-        }
+        OnChannelStatusChange();
         if (!pending_events_.empty()) {
           GateEvent event = std::move(pending_events_.front());
           pending_events_.pop_front();

@@ -2,7 +2,8 @@
 // task's mailbox of actions. Producers block in Push() while their channel is full, so a
 // slow consumer back-pressures its producers. The consumer reads in Next(), which merges
 // channels fairly and turns per-channel control elements into task-level events:
-// watermark = minimum over channels that have not ended, a barrier once it arrived on
+// watermark = minimum over channels that have neither ended nor gone idle (and never
+// backwards), idle once every open channel is idle, a barrier once it arrived on
 // every channel (channels that delivered it are not read until then: aligned
 // checkpoints), end of input once every channel ended.
 //
@@ -28,6 +29,8 @@ namespace sabot {
 struct GateEvent {
   StreamElement element;
   int port = 0;
+  /// Next() returned because its deadline passed; `element` is meaningless.
+  bool timeout = false;
 };
 
 class InputGate {
@@ -41,9 +44,12 @@ class InputGate {
   Status Push(int channel, StreamElement element);
 
   /// Returns the next event for the task, running posted actions first. Blocks until
-  /// one is available. Returns Cancelled once the gate is cancelled, or the error of a
+  /// one is available or the wall clock reaches `deadline_ms` (then the event has
+  /// `timeout` set). Returns Cancelled once the gate is cancelled, or the error of a
   /// failed action.
-  Result<GateEvent> Next();
+  Result<GateEvent> Next(int64_t deadline_ms = kNoDeadline);
+
+  static constexpr int64_t kNoDeadline = INT64_MAX;
 
   /// Queues an action to run on the consumer thread (checkpoint triggers, timers).
   void Post(std::function<Status()> action);
@@ -63,13 +69,18 @@ class InputGate {
     int port = 0;
     int64_t watermark;
     bool ended = false;
+    bool idle = false;
     bool blocked = false;  // delivered the pending barrier, waiting for alignment
     bool producer_waiting = false;
     std::condition_variable not_full;
   };
 
-  // Returns the merged watermark over channels that have not ended.
+  // Returns the minimum watermark over open, active channels (the current watermark
+  // when there is none).
   int64_t MinChannelWatermark() const;
+  // Turns a change of channel idleness or a channel's end into gate events: idle /
+  // active status and a watermark that the change released.
+  void OnChannelStatusChange();
   // Returns true when every channel delivered the pending barrier or ended.
   bool BarrierAligned() const;
   void UnblockChannels();
@@ -93,6 +104,7 @@ class InputGate {
   int num_blocked_ = 0;
   int64_t pending_barrier_ = -1;
   int64_t current_watermark_;
+  bool idle_ = false;  // every open channel is idle, and the task was told so
   // Events derived from one element beyond the first (an end of input that completes a
   // barrier alignment and also advances the watermark), returned by the next Next().
   std::deque<GateEvent> pending_events_;

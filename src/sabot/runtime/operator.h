@@ -18,6 +18,7 @@ class Schema;
 namespace sabot {
 
 struct NodeMetrics;
+class ProcessingTimeService;
 
 /// Where an operator sends its output: the next operator of its chain, or the exchange
 /// to downstream tasks. Called only from the owning task's thread.
@@ -26,6 +27,9 @@ class Collector {
   virtual ~Collector() = default;
   virtual Status Collect(std::shared_ptr<arrow::RecordBatch> batch) = 0;
   virtual Status EmitWatermark(int64_t watermark) = 0;
+  /// The output stops (idle = true) or resumes carrying data: an idle input does not
+  /// hold back the watermark downstream. Collectors outside the runtime may ignore it.
+  virtual Status EmitIdleStatus(bool idle) { return Status::OK(); }
 };
 
 /// What an operator instance knows about its place in the job.
@@ -40,6 +44,10 @@ struct OperatorContext {
   std::shared_ptr<arrow::Schema> output_schema;
   /// Never null; a sink's collector rejects output.
   Collector* output = nullptr;
+  /// Side outputs by index (output port - 1), e.g. late data of a window.
+  std::vector<Collector*> side_outputs;
+  /// Never null in a job.
+  ProcessingTimeService* processing_time = nullptr;
   /// Counters of the node, shared by its subtasks; operators count dropped rows (late
   /// events, rejected records) in rows_rejected. Never null in a job.
   NodeMetrics* metrics = nullptr;
@@ -62,6 +70,13 @@ class Operator {
   virtual Status ProcessWatermark(int64_t watermark) {
     return output()->EmitWatermark(watermark);
   }
+
+  /// All inputs became idle (true) or one became active again (false). The default
+  /// forwards it.
+  virtual Status ProcessIdleStatus(bool idle) { return output()->EmitIdleStatus(idle); }
+
+  /// Processing time reached a time requested with ProcessingTimeService.
+  virtual Status OnProcessingTime(int64_t now_ms) { return Status::OK(); }
 
   /// All inputs have ended: emit what is buffered, flush files. Output is still open.
   virtual Status Finish() { return Status::OK(); }

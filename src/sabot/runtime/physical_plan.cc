@@ -11,7 +11,7 @@ bool ChainsWithInput(const LogicalPlan& plan, int node_id) {
   const auto& inputs = plan.InputEdges(node_id);
   if (inputs.size() != 1) return false;
   const PlanEdge& edge = plan.edges()[inputs[0]];
-  return edge.partitioning == Partitioning::kForward &&
+  return edge.partitioning == Partitioning::kForward && edge.source_port == 0 &&
          plan.nodes()[edge.source].parallelism == plan.nodes()[node_id].parallelism &&
          plan.OutputEdges(edge.source).size() == 1;
 }
@@ -85,8 +85,10 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
       Task* task = tasks_of_chain[c][s];
       const int parallelism = static_cast<int>(tasks_of_chain[c].size());
 
-      // Exchange writers of the tail's outgoing edges.
+      // Exchange writers of the tail's outgoing edges, by output port.
       std::vector<ExchangeWriter*> writer_ptrs;
+      std::vector<std::vector<ExchangeWriter*>> writers_of_port(
+          1 + tail.side_output_schemas.size());
       for (int edge_index : plan.OutputEdges(tail.id)) {
         const PlanEdge& edge = edges[edge_index];
         const auto& consumers = tasks_of_chain[chain_of_head[edge.target]];
@@ -103,13 +105,15 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
         }
         std::vector<int> key_indices;
         if (partitioning == Partitioning::kHash) {
-          ARROW_ASSIGN_OR_RAISE(key_indices,
-                                ResolveKeyColumns(*tail.output_schema, edge.key_columns));
+          ARROW_ASSIGN_OR_RAISE(
+              key_indices,
+              ResolveKeyColumns(*tail.OutputSchema(edge.source_port), edge.key_columns));
         }
         task->writers.push_back(std::make_unique<ExchangeWriter>(
             partitioning, std::move(targets), std::move(key_indices),
             plan.max_parallelism(), s));
         writer_ptrs.push_back(task->writers.back().get());
+        writers_of_port[edge.source_port].push_back(task->writers.back().get());
       }
 
       // Operators of the chain (the source node, if any, is not an Operator).
@@ -143,7 +147,8 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
           if (static_cast<int>(ctx.input_schemas.size()) <= edge.target_port) {
             ctx.input_schemas.resize(edge.target_port + 1);
           }
-          ctx.input_schemas[edge.target_port] = nodes[edge.source].output_schema;
+          ctx.input_schemas[edge.target_port] =
+              nodes[edge.source].OutputSchema(edge.source_port);
         }
       }
       // Wire outputs back to front: each operator emits into the next one's link.
@@ -153,15 +158,23 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
           chained.output =
               std::make_unique<ChainLink>(chained.metrics, &task->chain[k + 1]);
         } else {
-          chained.output =
-              std::make_unique<TaskOutput>(chained.node, chained.metrics, writer_ptrs);
+          chained.output = std::make_unique<TaskOutput>(chained.node, chained.metrics,
+                                                        writers_of_port[0], writer_ptrs);
+          // Only a chain's tail has side outputs: their edges never chain.
+          for (size_t port = 1; port < writers_of_port.size(); ++port) {
+            chained.side_outputs.push_back(std::make_unique<TaskOutput>(
+                chained.node, chained.metrics, writers_of_port[port],
+                std::vector<ExchangeWriter*>{}));
+            chained.context.side_outputs.push_back(chained.side_outputs.back().get());
+          }
         }
         chained.context.output = chained.output.get();
+        chained.context.processing_time = task->TimerServiceFor(k);
       }
       if (task->reader) {
         if (task->chain.empty()) {
-          task->source_output =
-              std::make_unique<TaskOutput>(&head, task->source_metrics, writer_ptrs);
+          task->source_output = std::make_unique<TaskOutput>(
+              &head, task->source_metrics, writers_of_port[0], writer_ptrs);
         } else {
           task->source_output =
               std::make_unique<ChainLink>(task->source_metrics, &task->chain.front());

@@ -20,6 +20,9 @@ struct StreamElement {
     kBarrier,
     /// The producer subtask has no more data for this channel.
     kEndOfInput,
+    /// The channel became idle (`value` 1) or active again (0); see
+    /// Collector::EmitIdleStatus.
+    kIdleStatus,
   };
 
   Kind kind = Kind::kBatch;
@@ -36,6 +39,9 @@ struct StreamElement {
     return {Kind::kBarrier, checkpoint_id, {}};
   }
   static StreamElement EndOfInput() { return {Kind::kEndOfInput, 0, {}}; }
+  static StreamElement IdleStatus(bool idle) {
+    return {Kind::kIdleStatus, idle ? 1 : 0, {}};
+  }
 };
 
 }  // namespace sabot

@@ -21,8 +21,18 @@ Status ChainLink::EmitWatermark(int64_t watermark) {
                                ctx.subtask, ctx.parallelism);
 }
 
+Status ChainLink::EmitIdleStatus(bool idle) {
+  const OperatorContext& ctx = to_->context;
+  return AnnotateOperatorError(to_->op->ProcessIdleStatus(idle), ctx.node_name,
+                               ctx.subtask, ctx.parallelism);
+}
+
 Status TaskOutput::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
   if (writers_.empty()) {
+    if (node_->role != NodeRole::kSink) {
+      from_->AddOut(batch->num_rows());
+      return Status::OK();  // an output port nobody reads (e.g. unused late data)
+    }
     return Status::Invalid("sink '", node_->name,
                            "' emitted output; sinks have no outputs");
   }
@@ -34,8 +44,54 @@ Status TaskOutput::Collect(std::shared_ptr<arrow::RecordBatch> batch) {
 }
 
 Status TaskOutput::EmitWatermark(int64_t watermark) {
-  for (ExchangeWriter* writer : writers_) {
+  for (ExchangeWriter* writer : control_writers_) {
     ARROW_RETURN_NOT_OK(writer->EmitWatermark(watermark));
+  }
+  return Status::OK();
+}
+
+Status TaskOutput::EmitIdleStatus(bool idle) {
+  for (ExchangeWriter* writer : control_writers_) {
+    ARROW_RETURN_NOT_OK(writer->EmitIdleStatus(idle));
+  }
+  return Status::OK();
+}
+
+class Task::OperatorTimers : public ProcessingTimeService {
+ public:
+  OperatorTimers(Task* task, size_t index) : task_(task), index_(index) {}
+  int64_t Now() const override { return WallClockMillis(); }
+  void RequestCallback(int64_t time_ms) override {
+    task_->timers_.emplace(time_ms, index_);
+  }
+
+ private:
+  Task* task_;
+  size_t index_;
+};
+
+Task::~Task() = default;
+
+ProcessingTimeService* Task::TimerServiceFor(size_t index) {
+  while (timer_services_.size() <= index) {
+    timer_services_.push_back(
+        std::make_unique<OperatorTimers>(this, timer_services_.size()));
+  }
+  return timer_services_[index].get();
+}
+
+int64_t Task::NextTimer() const {
+  return timers_.empty() ? InputGate::kNoDeadline : timers_.top().first;
+}
+
+Status Task::FireTimers() {
+  if (timers_.empty()) return Status::OK();
+  const int64_t now = WallClockMillis();
+  while (!timers_.empty() && timers_.top().first <= now) {
+    const size_t index = timers_.top().second;
+    timers_.pop();
+    ChainedOperator& chained = chain[index];
+    ARROW_RETURN_NOT_OK(Annotate(chained.op->OnProcessingTime(now), chained.node));
   }
   return Status::OK();
 }
@@ -94,6 +150,7 @@ Status Task::RunSource() {
     auto next = reader->Next();
     ARROW_RETURN_NOT_OK(Annotate(next.status(), source_node));
     std::shared_ptr<arrow::RecordBatch> batch = std::move(next).ValueOrDie();
+    ARROW_RETURN_NOT_OK(FireTimers());
     if (!batch) break;
     if (batch->num_rows() == 0) continue;
     // Errors of chained operators are already annotated; what is left (the exchange
@@ -109,7 +166,9 @@ Status Task::RunGate() {
   ARROW_RETURN_NOT_OK(OpenChain());
   ChainedOperator& head = chain.front();
   while (true) {
-    ARROW_ASSIGN_OR_RAISE(GateEvent event, gate_->Next());
+    ARROW_ASSIGN_OR_RAISE(GateEvent event, gate_->Next(NextTimer()));
+    ARROW_RETURN_NOT_OK(FireTimers());
+    if (event.timeout) continue;
     StreamElement& element = event.element;
     switch (element.kind) {
       case StreamElement::Kind::kBatch:
@@ -120,6 +179,10 @@ Status Task::RunGate() {
       case StreamElement::Kind::kWatermark:
         ARROW_RETURN_NOT_OK(
             Annotate(head.op->ProcessWatermark(element.value), head.node));
+        break;
+      case StreamElement::Kind::kIdleStatus:
+        ARROW_RETURN_NOT_OK(
+            Annotate(head.op->ProcessIdleStatus(element.value != 0), head.node));
         break;
       case StreamElement::Kind::kBarrier:
         for (auto& writer : writers)

@@ -7,7 +7,9 @@
 
 #include <functional>
 #include <memory>
+#include <queue>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sabot/plan/logical_plan.h"
@@ -15,6 +17,7 @@
 #include "sabot/runtime/input_gate.h"
 #include "sabot/runtime/node_metrics.h"
 #include "sabot/runtime/operator.h"
+#include "sabot/runtime/processing_time.h"
 #include "sabot/runtime/source.h"
 
 namespace sabot {
@@ -26,11 +29,14 @@ struct ChainedOperator {
   NodeMetrics* metrics = nullptr;
   /// Where `op` emits: a link to the next chained operator or the task's outputs.
   std::unique_ptr<Collector> output;
+  /// The chain tail's side outputs (ports 1, 2, ...).
+  std::vector<std::unique_ptr<Collector>> side_outputs;
 };
 
 class Task {
  public:
   Task(std::string name, int subtask, int parallelism, std::unique_ptr<InputGate> gate);
+  ~Task();
 
   /// Runs the task to completion on the calling thread; always closes what it opened.
   /// `on_failure` is called with the error before closing, so that the job can cancel
@@ -39,6 +45,8 @@ class Task {
 
   /// The task's inbox: data channels (none for a source task) and the mailbox.
   InputGate* gate() { return gate_.get(); }
+  /// The processing-time service of chained operator `index`.
+  ProcessingTimeService* TimerServiceFor(size_t index);
   const std::string& name() const { return name_; }
 
   /// Configuration, set once by BuildTasks() before Run().
@@ -56,6 +64,16 @@ class Task {
   Status FinishChain();
   Status CloseAll();
   Status Annotate(const Status& status, const PlanNode* node) const;
+  // Delivers processing-time callbacks that are due.
+  Status FireTimers();
+  int64_t NextTimer() const;
+
+  class OperatorTimers;
+  // Requested callbacks: (time, chained operator index), earliest first.
+  using TimerEntry = std::pair<int64_t, size_t>;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>>
+      timers_;
+  std::vector<std::unique_ptr<OperatorTimers>> timer_services_;
 
   std::string name_;
   int subtask_;
@@ -69,6 +87,7 @@ class ChainLink : public Collector {
   ChainLink(NodeMetrics* from, ChainedOperator* to) : from_(from), to_(to) {}
   Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
   Status EmitWatermark(int64_t watermark) override;
+  Status EmitIdleStatus(bool idle) override;
 
  private:
   NodeMetrics* from_;
@@ -76,18 +95,27 @@ class ChainLink : public Collector {
 };
 
 /// Passes the chain tail's output to the task's exchange writers (none for a sink).
+/// Batches go to the writers of one output port; watermarks and idleness go to
+/// `control_writers` (all of the task's writers for the main output, none for a side
+/// output).
 class TaskOutput : public Collector {
  public:
   TaskOutput(const PlanNode* node, NodeMetrics* from,
-             std::vector<ExchangeWriter*> writers)
-      : node_(node), from_(from), writers_(std::move(writers)) {}
+             std::vector<ExchangeWriter*> writers,
+             std::vector<ExchangeWriter*> control_writers)
+      : node_(node),
+        from_(from),
+        writers_(std::move(writers)),
+        control_writers_(std::move(control_writers)) {}
   Status Collect(std::shared_ptr<arrow::RecordBatch> batch) override;
   Status EmitWatermark(int64_t watermark) override;
+  Status EmitIdleStatus(bool idle) override;
 
  private:
   const PlanNode* node_;
   NodeMetrics* from_;
   std::vector<ExchangeWriter*> writers_;
+  std::vector<ExchangeWriter*> control_writers_;
 };
 
 }  // namespace sabot

@@ -1,0 +1,50 @@
+// The state of one aggregate for many groups at once, updated a batch at a time. Slots
+// are dense indices chosen by the operator (a key id, or a session's slot); the built-in
+// aggregates implement this interface and so can user-defined ones (UserAggregate()).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "sabot/common/status.h"
+
+namespace arrow {
+class Array;
+struct ArrayData;
+}  // namespace arrow
+
+namespace sabot {
+
+/// The rows of one Consume() call.
+struct AggregateInput {
+  /// The aggregate's input column in its consumed type; null for count(*).
+  const arrow::ArrayData* values = nullptr;
+  /// Event time of each row in milliseconds, or null when the stream has none.
+  const int64_t* times = nullptr;
+  int64_t length = 0;
+};
+
+class GroupedAggregator {
+ public:
+  virtual ~GroupedAggregator() = default;
+
+  /// Grows (never shrinks) to `num_slots` slots; new slots are empty.
+  virtual void Resize(uint32_t num_slots) = 0;
+
+  /// Folds row i of `input` into slot `slots[i]`.
+  virtual Status Consume(const AggregateInput& input, const uint32_t* slots) = 0;
+
+  /// Folds slot `from_slots[i]` of `from` (an aggregator made by the same factory,
+  /// possibly this one) into slot `to_slots[i]`, for i < count, in order.
+  virtual Status Merge(const GroupedAggregator& from, const uint32_t* from_slots,
+                       const uint32_t* to_slots, int64_t count) = 0;
+
+  /// Empties the given slots.
+  virtual void Reset(const uint32_t* slots, int64_t count) = 0;
+
+  /// Returns the result of each given slot, in order, leaving the state unchanged.
+  virtual Result<std::shared_ptr<arrow::Array>> Finish(const uint32_t* slots,
+                                                       int64_t count) const = 0;
+};
+
+}  // namespace sabot

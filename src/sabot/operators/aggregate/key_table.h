@@ -1,0 +1,49 @@
+// Dense ids for the keys of a keyed operator: every distinct combination of key column
+// values gets the next id (0, 1, 2, ...), so that aggregation state can live in plain
+// vectors indexed by key id. Backed by Arrow's Grouper (one hash table).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <arrow/type_fwd.h>
+
+#include "sabot/common/status.h"
+
+namespace arrow::compute {
+class Grouper;
+}  // namespace arrow::compute
+
+namespace sabot {
+
+class KeyTable {
+ public:
+  /// `key_indices` are the key columns of the batches given to Map().
+  static Result<std::unique_ptr<KeyTable>> Make(const arrow::Schema& schema,
+                                                std::vector<int> key_indices);
+  ~KeyTable();
+
+  /// Returns the key id of every row of `batch`.
+  Result<std::shared_ptr<arrow::UInt32Array>> Map(const arrow::RecordBatch& batch);
+
+  uint32_t size() const;
+
+  /// Returns the key columns for `ids`, in order.
+  Result<std::vector<std::shared_ptr<arrow::Array>>> Keys(const uint32_t* ids,
+                                                          int64_t count);
+
+  /// Forgets every key; ids restart at 0.
+  Status Reset();
+
+ private:
+  KeyTable() = default;
+  std::vector<int> key_indices_;
+  std::vector<arrow::TypeHolder> key_types_;
+  std::unique_ptr<arrow::compute::Grouper> grouper_;
+  // Key values by id, refreshed when keys were added since the last Keys().
+  std::vector<std::shared_ptr<arrow::Array>> uniques_;
+  uint32_t uniques_size_ = 0;
+};
+
+}  // namespace sabot

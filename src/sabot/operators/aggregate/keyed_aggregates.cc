@@ -1,0 +1,96 @@
+#include "sabot/operators/aggregate/keyed_aggregates.h"
+
+namespace sabot {
+namespace {
+
+constexpr size_t kInitialCapacity = 64;
+
+inline uint64_t Hash(uint32_t key) {
+  // Fibonacci hashing: consecutive key ids spread over the table.
+  return (static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> 32;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyedAggregates>> KeyedAggregates::Make(
+    const std::vector<ResolvedAggregate>& aggregates) {
+  std::unique_ptr<KeyedAggregates> state(new KeyedAggregates());
+  ARROW_ASSIGN_OR_RAISE(state->set_, AggregatorSet::Make(aggregates));
+  state->table_.assign(kInitialCapacity, 0);
+  state->mask_ = kInitialCapacity - 1;
+  return state;
+}
+
+int64_t KeyedAggregates::Find(uint32_t key) const {
+  const uint64_t tag = static_cast<uint64_t>(key) + 1;
+  for (uint64_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
+    const uint64_t entry = table_[i];
+    if (entry == 0) return -1;
+    if ((entry >> 32) == tag) return static_cast<uint32_t>(entry);
+  }
+}
+
+uint32_t KeyedAggregates::SlotOf(uint32_t key) {
+  const uint64_t tag = static_cast<uint64_t>(key) + 1;
+  for (uint64_t i = Hash(key) & mask_;; i = (i + 1) & mask_) {
+    const uint64_t entry = table_[i];
+    if ((entry >> 32) == tag) return static_cast<uint32_t>(entry);
+    if (entry == 0) {
+      const uint32_t slot = static_cast<uint32_t>(keys_.size());
+      table_[i] = tag << 32 | slot;
+      keys_.push_back(key);
+      if (keys_.size() * 2 > table_.size()) Grow();
+      return slot;
+    }
+  }
+}
+
+void KeyedAggregates::Grow() {
+  std::vector<uint64_t> old(table_.size() * 2, 0);
+  old.swap(table_);
+  mask_ = table_.size() - 1;
+  for (uint64_t entry : old) {
+    if (entry == 0) continue;
+    const uint32_t key = static_cast<uint32_t>((entry >> 32) - 1);
+    uint64_t i = Hash(key) & mask_;
+    while (table_[i] != 0) i = (i + 1) & mask_;
+    table_[i] = entry;
+  }
+}
+
+Status KeyedAggregates::Consume(const PreparedRows& rows, const uint32_t* key_ids) {
+  slots_.resize(rows.length);
+  for (int64_t i = 0; i < rows.length; ++i) slots_[i] = SlotOf(key_ids[i]);
+  set_->Resize(static_cast<uint32_t>(keys_.size()));
+  return set_->Consume(rows, slots_.data());
+}
+
+Status KeyedAggregates::MergeFrom(const KeyedAggregates& other) {
+  const size_t count = other.keys_.size();
+  slots_.resize(count);
+  from_slots_.resize(count);
+  for (size_t s = 0; s < count; ++s) {
+    from_slots_[s] = static_cast<uint32_t>(s);
+    slots_[s] = SlotOf(other.keys_[s]);
+  }
+  set_->Resize(static_cast<uint32_t>(keys_.size()));
+  return set_->Merge(*other.set_, from_slots_.data(), slots_.data(),
+                     static_cast<int64_t>(count));
+}
+
+Status KeyedAggregates::MergeFrom(const KeyedAggregates& other,
+                                  const std::vector<uint32_t>& keys) {
+  slots_.clear();
+  from_slots_.clear();
+  for (uint32_t key : keys) {
+    const int64_t from = other.Find(key);
+    if (from < 0) continue;
+    from_slots_.push_back(static_cast<uint32_t>(from));
+    slots_.push_back(SlotOf(key));
+  }
+  set_->Resize(static_cast<uint32_t>(keys_.size()));
+  return set_->Merge(*other.set_, from_slots_.data(), slots_.data(),
+                     static_cast<int64_t>(slots_.size()));
+}
+
+}  // namespace sabot

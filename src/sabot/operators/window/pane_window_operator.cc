@@ -1,0 +1,372 @@
+#include "sabot/operators/window/pane_window_operator.h"
+
+#include <arrow/api.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "sabot/operators/aggregate/keyed_aggregates.h"
+#include "sabot/operators/window/keyed_window_operator.h"
+
+namespace sabot {
+namespace {
+
+constexpr int64_t kNoBlock = kMinWatermark;
+
+class PaneWindowOperator : public KeyedWindowOperator {
+ public:
+  explicit PaneWindowOperator(const WindowAggregateOptions& options)
+      : KeyedWindowOperator(options),
+        pane_(std::gcd(options.window().size_ms, options.window().slide_ms)),
+        panes_per_window_(options.window().size_ms / pane_),
+        panes_per_slide_(options.window().slide_ms / pane_),
+        offset_(options.window().offset_ms),
+        lateness_(options.config().allowed_lateness_ms) {
+    UpdateThresholds();
+  }
+
+  Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
+    const int64_t num_rows = batch->num_rows();
+    if (num_rows == 0) return Status::OK();
+    const arrow::ArrayData& times = *batch->column_data(options_.time_index());
+    const int64_t* ts = times.GetValues<int64_t>(1);
+    const bool has_null_times = times.GetNullCount() > 0;
+    // Pane and fate of every row: on time, late but within allowed lateness (updates
+    // fired windows), or too late.
+    pane_of_row_.resize(num_rows);
+    late_.assign(num_rows, 0);
+    int64_t num_late = 0;
+    bool any_update = false;
+    bool single_pane = true;
+    // Consecutive rows are close in time: divide only when a row leaves the previous
+    // row's pane.
+    int64_t pane = PaneOf(ts[0]);
+    __int128 pane_start = PaneStart(pane);
+    for (int64_t i = 0; i < num_rows; ++i) {
+      if (ts[i] < pane_start || ts[i] - pane_start >= pane_) {
+        pane = PaneOf(ts[i]);
+        pane_start = PaneStart(pane);
+      }
+      pane_of_row_[i] = pane;
+      const bool too_late =
+          (has_null_times && !times.IsValid(i)) || pane < first_live_pane_;
+      late_[i] = too_late;
+      num_late += too_late;
+      any_update |= !too_late && pane < first_unfired_pane_;
+      single_pane &= pane == pane_of_row_[0];
+    }
+    ARROW_RETURN_NOT_OK(RouteLateRows(batch, late_, num_late));
+    if (num_late == num_rows) return Status::OK();
+
+    ARROW_ASSIGN_OR_RAISE(auto ids, keys_->Map(*batch));
+    const uint32_t* key_ids = ids->raw_values();
+    ARROW_ASSIGN_OR_RAISE(PreparedRows rows, PrepareRows(options_.aggregates(), *batch,
+                                                         options_.time_index()));
+    if (single_pane && num_late == 0) {
+      ARROW_RETURN_NOT_OK(ConsumePane(pane_of_row_[0], rows, key_ids));
+    } else {
+      ARROW_RETURN_NOT_OK(ConsumeByPane(rows, *ids));
+    }
+    if (any_update) ARROW_RETURN_NOT_OK(EmitLateUpdates(key_ids, num_rows));
+    return Status::OK();
+  }
+
+  Status ProcessWatermark(int64_t watermark) override {
+    if (watermark <= watermark_) return Status::OK();
+    watermark_ = watermark;
+    UpdateThresholds();
+    ARROW_RETURN_NOT_OK(FireWindows());
+    ARROW_RETURN_NOT_OK(DropExpiredPanes());
+    return output()->EmitWatermark(watermark);
+  }
+
+ private:
+  int64_t PaneOf(int64_t t) const {
+    return static_cast<int64_t>(FloorDiv(static_cast<__int128>(t) - offset_, pane_));
+  }
+  __int128 PaneStart(int64_t pane) const {
+    return static_cast<__int128>(pane) * pane_ + offset_;
+  }
+  // End (exclusive) of the window starting at pane `start`.
+  __int128 WindowEnd(int64_t start) const { return PaneStart(start + panes_per_window_); }
+
+  // Index of the first window start whose last millisecond is after `watermark`.
+  int64_t FirstOpenWindow(__int128 watermark) const {
+    const __int128 first = CeilDiv(watermark - offset_ + 2, pane_) - panes_per_window_;
+    return ClampPane(CeilDiv(first, panes_per_slide_) * panes_per_slide_);
+  }
+  // Pane indices equal times for 1 ms panes, so they can reach the int64 bounds:
+  // arithmetic on them is done in 128 bits and clamped.
+  static int64_t ClampPane(__int128 pane) { return ClampTime(pane); }
+
+  void UpdateThresholds() {
+    if (watermark_ == kMinWatermark) {
+      first_unfired_pane_ = first_live_pane_ = kMinWatermark;
+      return;
+    }
+    const int64_t first_open =
+        watermark_ == kMaxWatermark ? kMaxWatermark : FirstOpenWindow(watermark_);
+    // The first pane whose windows have not fired yet, and the first pane some window
+    // of which is still within allowed lateness.
+    first_unfired_pane_ = ClampPane(static_cast<__int128>(first_open) - panes_per_slide_ +
+                                    panes_per_window_);
+    first_live_pane_ = FirstOpenWindow(static_cast<__int128>(watermark_) - lateness_);
+  }
+
+  Result<std::unique_ptr<KeyedAggregates>> NewState() {
+    return KeyedAggregates::Make(options_.aggregates());
+  }
+
+  Result<KeyedAggregates*> Pane(int64_t pane) {
+    auto it = panes_.find(pane);
+    if (it == panes_.end()) {
+      ARROW_ASSIGN_OR_RAISE(auto state, NewState());
+      it = panes_.emplace(pane, std::move(state)).first;
+      // A new pane inside a cached suffix or prefix invalidates it.
+      InvalidateCachesAt(pane);
+    }
+    return it->second.get();
+  }
+
+  Status ConsumePane(int64_t pane, const PreparedRows& rows, const uint32_t* key_ids) {
+    ARROW_ASSIGN_OR_RAISE(KeyedAggregates * set, Pane(pane));
+    if (pane < first_unfired_pane_) InvalidateCachesAt(pane);
+    return set->Consume(rows, key_ids);
+  }
+
+  // Rows of several panes (out-of-order input, batches longer than a pane, or late rows
+  // removed): a counting sort of row indices by pane, then one gather per pane.
+  Status ConsumeByPane(const PreparedRows& rows, const arrow::UInt32Array& ids) {
+    const int64_t num_rows = rows.length;
+    pane_list_.clear();
+    slot_of_row_.resize(num_rows);
+    int32_t last_slot = -1;
+    for (int64_t i = 0; i < num_rows; ++i) {
+      if (late_[i]) {
+        slot_of_row_[i] = -1;
+        continue;
+      }
+      const int64_t pane = pane_of_row_[i];
+      if (last_slot < 0 || pane_list_[last_slot] != pane) {
+        auto it = std::find(pane_list_.begin(), pane_list_.end(), pane);
+        last_slot = static_cast<int32_t>(it - pane_list_.begin());
+        if (it == pane_list_.end()) pane_list_.push_back(pane);
+      }
+      slot_of_row_[i] = last_slot;
+    }
+    const size_t num_panes = pane_list_.size();
+    std::vector<int64_t> offsets(num_panes + 1, 0);
+    for (int64_t i = 0; i < num_rows; ++i) {
+      if (slot_of_row_[i] >= 0) ++offsets[slot_of_row_[i] + 1];
+    }
+    for (size_t p = 0; p < num_panes; ++p) offsets[p + 1] += offsets[p];
+    ARROW_ASSIGN_OR_RAISE(auto buffer,
+                          arrow::AllocateBuffer(offsets[num_panes] * sizeof(int32_t)));
+    auto* indices = reinterpret_cast<int32_t*>(buffer->mutable_data());
+    std::vector<int64_t> cursor(offsets.begin(), offsets.end() - 1);
+    for (int64_t i = 0; i < num_rows; ++i) {
+      if (slot_of_row_[i] >= 0)
+        indices[cursor[slot_of_row_[i]]++] = static_cast<int32_t>(i);
+    }
+    auto all = std::make_shared<arrow::Int32Array>(offsets[num_panes], std::move(buffer));
+    for (size_t p = 0; p < num_panes; ++p) {
+      auto slice = all->Slice(offsets[p], offsets[p + 1] - offsets[p]);
+      ARROW_ASSIGN_OR_RAISE(PreparedRows part, TakePreparedRows(rows, *slice));
+      ARROW_ASSIGN_OR_RAISE(auto part_ids, arrow::compute::Take(ids, *slice));
+      ARROW_RETURN_NOT_OK(ConsumePane(
+          pane_list_[p], part,
+          std::static_pointer_cast<arrow::UInt32Array>(part_ids)->raw_values()));
+    }
+    return Status::OK();
+  }
+
+  // Late rows within allowed lateness changed windows that already fired: emit each
+  // such window's new result for the keys that changed, as Flink fires a window again
+  // on a late element (Sabot coalesces one batch's updates into one row per key).
+  Status EmitLateUpdates(const uint32_t* key_ids, int64_t num_rows) {
+    std::map<int64_t, std::vector<uint32_t>> keys_of_window;
+    for (int64_t i = 0; i < num_rows; ++i) {
+      const int64_t pane = pane_of_row_[i];
+      if (late_[i] || pane >= first_unfired_pane_) continue;
+      // Fired windows containing the pane: starts in (pane - n, pane], multiples of k,
+      // whose end is behind the watermark.
+      const __int128 lowest =
+          CeilDiv(static_cast<__int128>(pane) - panes_per_window_ + 1, panes_per_slide_) *
+          panes_per_slide_;
+      for (__int128 start = lowest; start <= pane; start += panes_per_slide_) {
+        const __int128 last = WindowEnd(static_cast<int64_t>(start)) - 1;
+        if (last > watermark_) break;
+        if (last + lateness_ <= watermark_) continue;
+        keys_of_window[static_cast<int64_t>(start)].push_back(key_ids[i]);
+      }
+    }
+    for (auto& [start, keys] : keys_of_window) {
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      ARROW_ASSIGN_OR_RAISE(auto window, NewState());
+      const __int128 end = static_cast<__int128>(start) + panes_per_window_;
+      for (auto it = panes_.lower_bound(start); it != panes_.end() && it->first < end;
+           ++it) {
+        ARROW_RETURN_NOT_OK(window->MergeFrom(*it->second, keys));
+      }
+      results_.clear();
+      CollectResults(*window, start);
+      ARROW_RETURN_NOT_OK(Emit(window->set(), results_));
+    }
+    return Status::OK();
+  }
+
+  int64_t Start(int64_t start) const { return ClampTime(PaneStart(start)); }
+  int64_t End(int64_t start) const { return ClampTime(WindowEnd(start)); }
+
+  // Fires, oldest first, every window with data whose last millisecond the watermark
+  // has reached. Windows without data are skipped without visiting them one by one.
+  Status FireWindows() {
+    const int64_t first_open =
+        watermark_ == kMaxWatermark ? kMaxWatermark : FirstOpenWindow(watermark_);
+    while (true) {
+      auto it = panes_.lower_bound(next_window_);
+      if (it == panes_.end()) break;
+      const int64_t covering = static_cast<int64_t>(
+          CeilDiv(static_cast<__int128>(it->first) - panes_per_window_ + 1,
+                  panes_per_slide_) *
+          panes_per_slide_);
+      const int64_t start = std::max(next_window_, covering);
+      if (start >= first_open && watermark_ != kMaxWatermark) break;
+      ARROW_RETURN_NOT_OK(Fire(start));
+      if (start > kMaxWatermark - panes_per_slide_) {
+        next_window_ = kMaxWatermark;
+        break;
+      }
+      next_window_ = start + panes_per_slide_;
+    }
+    next_window_ = std::max(next_window_, first_open);
+    return Status::OK();
+  }
+
+  Status Fire(int64_t start) {
+    results_.clear();
+    if (panes_per_window_ == 1) {
+      auto it = panes_.find(start);
+      if (it == panes_.end()) return Status::OK();
+      CollectResults(*it->second, start);
+      return Emit(it->second->set(), results_);
+    }
+    const int64_t block = static_cast<int64_t>(FloorDiv(start, panes_per_window_));
+    ARROW_RETURN_NOT_OK(ComputeSuffixes(block, start));
+    ARROW_RETURN_NOT_OK(ExtendPrefix(
+        block + 1, ClampPane(static_cast<__int128>(start) + panes_per_window_ - 1)));
+    auto node = suffixes_.extract(start);
+    KeyedAggregates& window = *node.mapped();
+    ARROW_RETURN_NOT_OK(window.MergeFrom(*prefix_));
+    CollectResults(window, start);
+    return Emit(window.set(), results_);
+  }
+
+  // Every key of a pane or window has at least one row.
+  void CollectResults(const KeyedAggregates& state, int64_t start) {
+    const auto& keys = state.keys();
+    for (uint32_t slot = 0; slot < keys.size(); ++slot) {
+      results_.Add(keys[slot], slot, Start(start), End(start));
+    }
+  }
+
+  // Suffix aggregates of block `block` for every window start from `first` to the
+  // block's end: suffix(s) = panes [s, end of block).
+  Status ComputeSuffixes(int64_t block, int64_t first) {
+    if (suffix_block_ == block && suffixes_.count(first) > 0) return Status::OK();
+    suffixes_.clear();
+    suffix_block_ = block;
+    const __int128 block_end = (static_cast<__int128>(block) + 1) * panes_per_window_;
+    ARROW_ASSIGN_OR_RAISE(auto running, NewState());
+    __int128 upper = block_end;
+    __int128 start = FloorDiv(block_end - 1, panes_per_slide_) * panes_per_slide_;
+    for (; start >= first; start -= panes_per_slide_) {
+      for (auto it = panes_.lower_bound(static_cast<int64_t>(start));
+           it != panes_.end() && it->first < upper; ++it) {
+        ARROW_RETURN_NOT_OK(running->MergeFrom(*it->second));
+      }
+      upper = start;
+      ARROW_ASSIGN_OR_RAISE(auto copy, NewState());
+      ARROW_RETURN_NOT_OK(copy->MergeFrom(*running));
+      suffixes_.emplace(static_cast<int64_t>(start), std::move(copy));
+    }
+    return Status::OK();
+  }
+
+  // Running aggregate of block `block` from its first pane through pane `last`.
+  Status ExtendPrefix(int64_t block, int64_t last) {
+    if (prefix_block_ != block || !prefix_) {
+      ARROW_ASSIGN_OR_RAISE(prefix_, NewState());
+      prefix_block_ = block;
+      prefix_last_ = ClampPane(static_cast<__int128>(block) * panes_per_window_ - 1);
+    }
+    for (auto it = panes_.upper_bound(prefix_last_);
+         it != panes_.end() && it->first <= last; ++it) {
+      ARROW_RETURN_NOT_OK(prefix_->MergeFrom(*it->second));
+    }
+    prefix_last_ = std::max(prefix_last_, last);
+    return Status::OK();
+  }
+
+  // Rows reaching pane `pane` after a cached aggregate covering it was computed (late
+  // rows within allowed lateness) make that cache stale.
+  void InvalidateCachesAt(int64_t pane) {
+    if (suffix_block_ != kNoBlock &&
+        pane < (static_cast<__int128>(suffix_block_) + 1) * panes_per_window_) {
+      suffixes_.clear();
+      suffix_block_ = kNoBlock;
+    }
+    if (prefix_block_ != kNoBlock && pane <= prefix_last_) {
+      prefix_.reset();
+      prefix_block_ = kNoBlock;
+    }
+  }
+
+  // Panes whose every window is past allowed lateness are dropped; when nothing is
+  // left, the key table starts over so that keys seen once do not stay forever.
+  Status DropExpiredPanes() {
+    while (!panes_.empty() && panes_.begin()->first < first_live_pane_ &&
+           panes_.begin()->first < next_window_) {
+      panes_.erase(panes_.begin());
+    }
+    if (panes_.empty() && keys_->size() > 0) {
+      suffixes_.clear();
+      suffix_block_ = kNoBlock;
+      prefix_.reset();
+      prefix_block_ = kNoBlock;
+      ARROW_RETURN_NOT_OK(keys_->Reset());
+    }
+    return Status::OK();
+  }
+
+  const int64_t pane_;
+  const int64_t panes_per_window_;
+  const int64_t panes_per_slide_;
+  const int64_t offset_;
+  const int64_t lateness_;
+  int64_t first_unfired_pane_ = 0;
+  int64_t first_live_pane_ = 0;
+  int64_t next_window_ = kMinWatermark;  // first window start not fired yet
+  std::map<int64_t, std::unique_ptr<KeyedAggregates>> panes_;
+  int64_t suffix_block_ = kNoBlock;
+  std::map<int64_t, std::unique_ptr<KeyedAggregates>> suffixes_;  // by window start
+  int64_t prefix_block_ = kNoBlock;
+  int64_t prefix_last_ = 0;
+  std::unique_ptr<KeyedAggregates> prefix_;
+  WindowResults results_;
+  // Reused per batch.
+  std::vector<int64_t> pane_of_row_;
+  std::vector<uint8_t> late_;
+  std::vector<int32_t> slot_of_row_;
+  std::vector<int64_t> pane_list_;
+};
+
+}  // namespace
+
+std::unique_ptr<Operator> MakePaneWindowOperator(const WindowAggregateOptions& options) {
+  return std::make_unique<PaneWindowOperator>(options);
+}
+
+}  // namespace sabot
