@@ -274,7 +274,12 @@ DataStream DataStream::Union(const std::vector<DataStream>& others) const {
                                input.partitioning_, input.key_columns_,
                                input.output_port_});
   }
-  return DataStream(builder_, id);
+  // Event time stays declared when every input declares the same column.
+  DataStream merged(builder_, id);
+  bool same_time = true;
+  for (const DataStream* input : inputs) same_time &= input->time_column_ == time_column_;
+  if (same_time) merged.time_column_ = time_column_;
+  return merged;
 }
 
 KeyedStream DataStream::KeyBy(std::vector<std::string> key_columns) const {
@@ -304,6 +309,28 @@ DataStream DataStream::AssignTimestampsAndWatermarks(WatermarkStrategy strategy)
 
 WindowedStream KeyedStream::Window(WindowSpec window) const {
   return WindowedStream(*this, window);
+}
+
+DataStream KeyedStream::Aggregate(std::vector<AggregateSpec> aggregates,
+                                  EmitMode emit) const {
+  const DataStream& input = stream_;
+  if (input.node_id_ < 0) return input;
+  auto options = RunningAggregateOptions::Make(input.key_columns_, std::move(aggregates),
+                                               emit, input.time_column_, input.schema());
+  auto output_schema = options.ok() ? (*options)->output_schema() : nullptr;
+  return input.AddOperator("Aggregate", NodeRole::kOperator, Upcast(std::move(options)),
+                           output_schema);
+}
+
+DataStream KeyedStream::Process(std::string name, KeyedProcessFunctionFactory factory,
+                                std::shared_ptr<arrow::Schema> output_schema) const {
+  const DataStream& input = stream_;
+  if (input.node_id_ < 0) return input;
+  auto options =
+      KeyedProcessOptions::Make(std::move(name), std::move(factory), input.key_columns_,
+                                input.schema(), output_schema);
+  return input.AddOperator("Process", NodeRole::kOperator, Upcast(std::move(options)),
+                           output_schema);
 }
 
 WindowedStream& WindowedStream::AllowedLateness(std::chrono::milliseconds lateness) {

@@ -26,6 +26,8 @@
 #include "sabot/connectors/file/file_options.h"
 #include "sabot/connectors/generator_source.h"
 #include "sabot/expr/expression.h"
+#include "sabot/operators/aggregate/running_aggregate.h"
+#include "sabot/operators/process/keyed_process.h"
 #include "sabot/operators/stateless.h"
 #include "sabot/operators/window/window_aggregate.h"
 #include "sabot/plan/logical_plan.h"
@@ -172,6 +174,14 @@ class KeyedStream {
   /// Groups rows per key into windows: Tumbling, Sliding, Session, CountWindow or
   /// GlobalWindow(trigger).
   WindowedStream Window(WindowSpec window) const;
+  /// Running (non-windowed) aggregation per key: an upsert stream of key columns and
+  /// aggregates, emitted after each batch that changed a key or on each watermark.
+  DataStream Aggregate(std::vector<AggregateSpec> aggregates,
+                       EmitMode emit = EmitMode::kOnUpdate) const;
+  /// Runs a KeyedProcessFunction (one instance per subtask, made by `factory`) that
+  /// emits batches of `output_schema`.
+  DataStream Process(std::string name, KeyedProcessFunctionFactory factory,
+                     std::shared_ptr<arrow::Schema> output_schema) const;
 
  private:
   friend class DataStream;

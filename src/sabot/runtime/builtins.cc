@@ -5,6 +5,8 @@
 #include "sabot/connectors/generator_source.h"
 #include "sabot/connectors/print_sink.h"
 #include "sabot/connectors/table_source.h"
+#include "sabot/operators/aggregate/running_aggregate.h"
+#include "sabot/operators/process/keyed_process.h"
 #include "sabot/operators/stateless.h"
 #include "sabot/operators/window/window_aggregate.h"
 #include "sabot/runtime/operator_registry.h"
@@ -16,6 +18,8 @@ Status RegisterBuiltins(OperatorRegistry* registry) {
   ARROW_RETURN_NOT_OK(RegisterStatelessOperators(registry));
   ARROW_RETURN_NOT_OK(RegisterWatermarkAssigner(registry));
   ARROW_RETURN_NOT_OK(RegisterWindowAggregate(registry));
+  ARROW_RETURN_NOT_OK(RegisterRunningAggregate(registry));
+  ARROW_RETURN_NOT_OK(RegisterKeyedProcess(registry));
   ARROW_RETURN_NOT_OK(RegisterGeneratorSource(registry));
   ARROW_RETURN_NOT_OK(RegisterTableSource(registry));
   ARROW_RETURN_NOT_OK(RegisterCollectSinks(registry));

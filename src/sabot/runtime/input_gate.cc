@@ -106,6 +106,15 @@ void InputGate::OnChannelStatusChange() {
   }
   if (!any_open) return;  // end of input is reported by Next() itself
   if (!any_active) {
+    // As Flink: once no open channel is active, event time advances to the largest
+    // watermark any channel reached (an ended channel's is the final one), so that
+    // results do not wait for inputs that may never send again.
+    int64_t max = current_watermark_;
+    for (const auto& ch : channels_) max = std::max(max, ch.watermark);
+    if (max > current_watermark_) {
+      current_watermark_ = max;
+      pending_events_.push_back({StreamElement::Watermark(max), 0});
+    }
     if (!idle_) {
       idle_ = true;
       pending_events_.push_back({StreamElement::IdleStatus(true), 0});

@@ -3,7 +3,8 @@
 // slow consumer back-pressures its producers. The consumer reads in Next(), which merges
 // channels fairly and turns per-channel control elements into task-level events:
 // watermark = minimum over channels that have neither ended nor gone idle (and never
-// backwards), idle once every open channel is idle, a barrier once it arrived on
+// backwards; when every open channel is idle, the maximum any channel reached), idle
+// once every open channel is idle, a barrier once it arrived on
 // every channel (channels that delivered it are not read until then: aligned
 // checkpoints), end of input once every channel ended.
 //

@@ -68,6 +68,56 @@ TEST(InputGateTest, EndedChannelStopsHoldingBackWatermarkThenEndOfInput) {
   EXPECT_EQ(NextEvent(&gate).element.kind, StreamElement::Kind::kEndOfInput);
 }
 
+TEST(InputGateTest, IdleChannelStopsHoldingBackWatermarkUntilActiveAgain) {
+  InputGate gate({0, 0}, 8);
+  ASSERT_TRUE(gate.Push(0, StreamElement::Watermark(300)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::IdleStatus(true)).ok());
+  // Channel 1 (still at -inf) goes idle: the watermark follows channel 0 alone.
+  GateEvent released = NextEvent(&gate);
+  ASSERT_EQ(released.element.kind, StreamElement::Kind::kWatermark);
+  EXPECT_EQ(released.element.value, 300);
+  // Channel 1 resumes behind the gate's watermark: it holds the watermark again, which
+  // does not go back. Round robin reads 250 (no advance), active, 400 (held back by
+  // channel 1), 200 (behind: nothing), 350 (the new minimum).
+  ASSERT_TRUE(gate.Push(0, StreamElement::Watermark(250)).ok());
+  ASSERT_TRUE(gate.Push(0, StreamElement::Watermark(400)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::IdleStatus(false)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::Watermark(200)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::Watermark(350)).ok());
+  GateEvent next = NextEvent(&gate);
+  ASSERT_EQ(next.element.kind, StreamElement::Kind::kWatermark);
+  EXPECT_EQ(next.element.value, 350);
+}
+
+TEST(InputGateTest, GateIsIdleOnlyWhenEveryOpenChannelIs) {
+  InputGate gate({0, 0}, 8);
+  ASSERT_TRUE(gate.Push(0, StreamElement::Watermark(70)).ok());
+  ASSERT_TRUE(gate.Push(0, StreamElement::IdleStatus(true)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::Watermark(40)).ok());
+  ASSERT_TRUE(gate.Push(1, StreamElement::IdleStatus(true)).ok());
+  // 70 and 40 give 40; channel 0 idle leaves 40; all idle: the maximum, 70, as Flink.
+  EXPECT_EQ(NextEvent(&gate).element.value, 40);
+  GateEvent flushed = NextEvent(&gate);
+  ASSERT_EQ(flushed.element.kind, StreamElement::Kind::kWatermark);
+  EXPECT_EQ(flushed.element.value, 70);
+  GateEvent idle = NextEvent(&gate);
+  ASSERT_EQ(idle.element.kind, StreamElement::Kind::kIdleStatus);
+  EXPECT_EQ(idle.element.value, 1);
+  ASSERT_TRUE(gate.Push(0, StreamElement::IdleStatus(false)).ok());
+  GateEvent active = NextEvent(&gate);
+  ASSERT_EQ(active.element.kind, StreamElement::Kind::kIdleStatus);
+  EXPECT_EQ(active.element.value, 0);
+}
+
+TEST(InputGateTest, NextReturnsAtItsDeadline) {
+  InputGate gate({0}, 8);
+  const int64_t start = WallClockMillis();
+  auto event = gate.Next(start + 30);
+  ASSERT_TRUE(event.ok());
+  EXPECT_TRUE(event->timeout);
+  EXPECT_GE(WallClockMillis(), start + 30);
+}
+
 TEST(InputGateTest, BarrierIsEmittedOnceAlignedAndBlocksChannelsUntilThen) {
   InputGate gate({0, 0}, 8);
   ASSERT_TRUE(gate.Push(0, StreamElement::Barrier(7)).ok());

@@ -6,6 +6,7 @@
 
 #include "sabot/common/time.h"
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/runtime/processing_time.h"
 
 namespace sabot {
 
@@ -51,6 +52,10 @@ int64_t MaxTimestamp(const arrow::ArrayData& column) {
 
 Result<std::shared_ptr<WatermarkAssignerOptions>> WatermarkAssignerOptions::Make(
     WatermarkStrategy strategy, const std::shared_ptr<arrow::Schema>& input_schema) {
+  if (strategy.idle_timeout_ms < 0) {
+    return Status::Invalid("idle timeout must be >= 0 ms (0 disables it), got ",
+                           strategy.idle_timeout_ms);
+  }
   if (strategy.max_out_of_orderness_ms < 0) {
     return Status::Invalid("max out-of-orderness must be >= 0 ms, got ",
                            strategy.max_out_of_orderness_ms);
@@ -72,9 +77,37 @@ class WatermarkAssigner : public Operator {
  public:
   explicit WatermarkAssigner(const WatermarkAssignerOptions& options)
       : delay_(options.strategy().max_out_of_orderness_ms),
+        idle_timeout_(options.strategy().idle_timeout_ms),
         column_(options.time_column_index()) {}
 
+  Status Open(const OperatorContext& context) override {
+    ARROW_RETURN_NOT_OK(Operator::Open(context));
+    if (idle_timeout_ > 0) {
+      last_rows_ = context.processing_time->Now();
+      context.processing_time->RequestCallback(last_rows_ + idle_timeout_);
+    }
+    return Status::OK();
+  }
+
+  Status OnProcessingTime(int64_t now) override {
+    if (!idle_ && now - last_rows_ >= idle_timeout_) {
+      idle_ = true;
+      ARROW_RETURN_NOT_OK(output()->EmitIdleStatus(true));
+    }
+    // While idle, check again after a timeout for rows having resumed and gone quiet.
+    context().processing_time->RequestCallback((idle_ ? now : last_rows_) +
+                                               idle_timeout_);
+    return Status::OK();
+  }
+
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
+    if (idle_timeout_ > 0) {
+      last_rows_ = context().processing_time->Now();
+      if (idle_) {
+        idle_ = false;
+        ARROW_RETURN_NOT_OK(output()->EmitIdleStatus(false));
+      }
+    }
     const int64_t max = MaxTimestamp(*batch->column_data(column_));
     max_timestamp_ = std::max(max_timestamp_, max);
     ARROW_RETURN_NOT_OK(output()->Collect(std::move(batch)));
@@ -90,6 +123,9 @@ class WatermarkAssigner : public Operator {
     return Status::OK();
   }
 
+  // Idleness comes from this assigner's own detection, not from upstream.
+  Status ProcessIdleStatus(bool) override { return Status::OK(); }
+
   Status ProcessWatermark(int64_t watermark) override {
     // Upstream event time is replaced by this assigner's, except the end of input.
     if (watermark == kMaxWatermark && current_watermark_ < kMaxWatermark) {
@@ -101,7 +137,10 @@ class WatermarkAssigner : public Operator {
 
  private:
   const int64_t delay_;
+  const int64_t idle_timeout_;
   const int column_;
+  int64_t last_rows_ = 0;  // wall-clock time of the last batch
+  bool idle_ = false;
   int64_t max_timestamp_ = kMinWatermark;
   int64_t current_watermark_ = kMinWatermark;
 };

@@ -19,6 +19,16 @@ struct WatermarkStrategy {
   /// Rows may arrive up to this many milliseconds behind the latest event time seen
   /// (bounded out-of-orderness). 0 means timestamps never decrease (monotonic).
   int64_t max_out_of_orderness_ms = 0;
+  /// A subtask whose input has had no rows for this long (wall clock) is marked idle:
+  /// it stops holding back the watermark downstream until rows arrive again. 0: never.
+  int64_t idle_timeout_ms = 0;
+
+  /// Returns a copy with source idleness detection after `timeout_ms`.
+  WatermarkStrategy WithIdleness(int64_t timeout_ms) const {
+    WatermarkStrategy copy = *this;
+    copy.idle_timeout_ms = timeout_ms;
+    return copy;
+  }
 
   /// Event time never goes back: watermark = max timestamp seen - 1.
   static WatermarkStrategy Monotonic(std::string time_column);
@@ -30,6 +40,7 @@ struct WatermarkStrategy {
 /// Options of the "watermark_assigner" operator: each subtask tracks the largest event
 /// time of the rows it forwards and emits a watermark after every batch that advances
 /// it. Watermarks from upstream are dropped, except the final one at end of input.
+/// With an idle timeout, the subtask's output is marked idle while no rows arrive.
 class WatermarkAssignerOptions : public NodeOptions {
  public:
   /// Checks that the time column exists and is int64 or a timestamp.

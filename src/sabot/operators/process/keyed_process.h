@@ -1,0 +1,128 @@
+// The keyed process function: user C++ code that sees whole batches of a keyed stream
+// together with a dense key id per row, keeps per-key state (KeyedValue, or anything
+// indexed by key id) and sets event-time and processing-time timers per key, like
+// Flink's KeyedProcessFunction. Built-in operators cover the common patterns; this is
+// for the rest (pattern detection, custom expiry, per-key alerts).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/type_fwd.h>
+
+#include "sabot/common/status.h"
+#include "sabot/plan/logical_plan.h"
+#include "sabot/time/timer_service.h"
+
+namespace sabot {
+
+class OperatorRegistry;
+
+/// What a KeyedProcessFunction can do besides reading its input.
+class KeyedProcessContext {
+ public:
+  virtual ~KeyedProcessContext() = default;
+
+  /// The current event-time watermark (INT64_MIN before the first one).
+  virtual int64_t watermark() const = 0;
+  /// Wall-clock milliseconds.
+  virtual int64_t processing_time() const = 0;
+  /// Number of distinct keys seen; key ids are 0 .. num_keys() - 1.
+  virtual uint32_t num_keys() const = 0;
+  /// Key column values of `key_ids`, in order.
+  virtual Result<std::vector<std::shared_ptr<arrow::Array>>> Keys(
+      const std::vector<uint32_t>& key_ids) = 0;
+
+  /// Timers fire OnTimer once time reaches them; re-registering is a no-op.
+  virtual void RegisterEventTimeTimer(uint32_t key, int64_t timestamp,
+                                      int64_t name_space = 0) = 0;
+  virtual void DeleteEventTimeTimer(uint32_t key, int64_t timestamp,
+                                    int64_t name_space = 0) = 0;
+  virtual void RegisterProcessingTimeTimer(uint32_t key, int64_t timestamp,
+                                           int64_t name_space = 0) = 0;
+  virtual void DeleteProcessingTimeTimer(uint32_t key, int64_t timestamp,
+                                         int64_t name_space = 0) = 0;
+
+  /// Emits a batch with the function's declared output schema.
+  virtual Status Emit(std::shared_ptr<arrow::RecordBatch> batch) = 0;
+};
+
+class KeyedProcessFunction {
+ public:
+  virtual ~KeyedProcessFunction() = default;
+  virtual Status Open(KeyedProcessContext& context) { return Status::OK(); }
+  /// Processes a batch; `key_ids[i]` is the key id of row i.
+  virtual Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
+                              const uint32_t* key_ids, KeyedProcessContext& context) = 0;
+  /// A timer of `key` fired; event-time timers fire before the watermark that reached
+  /// them is forwarded, so results they emit are not late downstream.
+  virtual Status OnTimer(TimeDomain domain, const Timer& timer,
+                         KeyedProcessContext& context) {
+    return Status::OK();
+  }
+  /// All input has ended (after the final watermark fired the event-time timers).
+  virtual Status Finish(KeyedProcessContext& context) { return Status::OK(); }
+};
+
+/// Per-key values indexed by key id (grows on demand).
+template <typename T>
+class KeyedValue {
+ public:
+  bool Has(uint32_t key) const { return key < has_.size() && has_[key]; }
+  /// The value of `key`, or `fallback` if unset.
+  const T& Get(uint32_t key, const T& fallback) const {
+    return Has(key) ? values_[key] : fallback;
+  }
+  void Set(uint32_t key, T value) {
+    if (key >= values_.size()) {
+      values_.resize(key + 1);
+      has_.resize(key + 1, 0);
+    }
+    values_[key] = std::move(value);
+    has_[key] = 1;
+  }
+  void Clear(uint32_t key) {
+    if (key < has_.size()) has_[key] = 0;
+  }
+
+ private:
+  std::vector<T> values_;
+  std::vector<uint8_t> has_;
+};
+
+/// Creates one function instance per subtask.
+using KeyedProcessFunctionFactory =
+    std::function<std::unique_ptr<KeyedProcessFunction>()>;
+
+class KeyedProcessOptions : public NodeOptions {
+ public:
+  static Result<std::shared_ptr<KeyedProcessOptions>> Make(
+      std::string name, KeyedProcessFunctionFactory factory,
+      std::vector<std::string> key_columns,
+      const std::shared_ptr<arrow::Schema>& input_schema,
+      std::shared_ptr<arrow::Schema> output_schema);
+
+  std::string kind() const override { return "keyed_process"; }
+  std::string Describe() const override { return "keyed_process(" + name_ + ")"; }
+
+  const KeyedProcessFunctionFactory& factory() const { return factory_; }
+  const std::vector<int>& key_indices() const { return key_indices_; }
+  const std::shared_ptr<arrow::Schema>& input_schema() const { return input_schema_; }
+  const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
+
+ private:
+  KeyedProcessOptions() = default;
+  std::string name_;
+  KeyedProcessFunctionFactory factory_;
+  std::vector<int> key_indices_;
+  std::shared_ptr<arrow::Schema> input_schema_;
+  std::shared_ptr<arrow::Schema> output_schema_;
+};
+
+/// Registers "keyed_process".
+Status RegisterKeyedProcess(OperatorRegistry* registry);
+
+}  // namespace sabot

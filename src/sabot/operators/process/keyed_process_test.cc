@@ -1,0 +1,166 @@
+#include "sabot/operators/process/keyed_process.h"
+
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "sabot/api/stream_environment.h"
+#include "sabot/testing/arrow_testing.h"
+
+namespace sabot {
+namespace {
+
+std::shared_ptr<arrow::Schema> Events() {
+  return arrow::schema(
+      {arrow::field("user", arrow::utf8()), arrow::field("_time", arrow::int64())});
+}
+
+std::shared_ptr<arrow::Schema> Alerts() {
+  return arrow::schema({arrow::field("user", arrow::utf8()),
+                        arrow::field("last_seen", arrow::int64()),
+                        arrow::field("fired_at", arrow::int64())});
+}
+
+// Emits (user, last event time, timer time) when a user has been inactive for 100 ms
+// of event time: each event moves the user's timer, the old one is deleted.
+class InactivityAlert : public KeyedProcessFunction {
+ public:
+  Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
+                      const uint32_t* key_ids, KeyedProcessContext& context) override {
+    const int64_t* times = batch->column_data(1)->GetValues<int64_t>(1);
+    for (int64_t i = 0; i < batch->num_rows(); ++i) {
+      const uint32_t key = key_ids[i];
+      const int64_t previous = last_seen_.Get(key, INT64_MIN);
+      if (times[i] <= previous) continue;
+      if (previous != INT64_MIN) context.DeleteEventTimeTimer(key, previous + 100);
+      last_seen_.Set(key, times[i]);
+      context.RegisterEventTimeTimer(key, times[i] + 100);
+    }
+    return Status::OK();
+  }
+
+  Status OnTimer(TimeDomain domain, const Timer& timer,
+                 KeyedProcessContext& context) override {
+    EXPECT_EQ(domain, TimeDomain::kEventTime);
+    EXPECT_GE(context.watermark(), timer.timestamp);
+    ARROW_ASSIGN_OR_RAISE(auto keys, context.Keys({timer.key}));
+    arrow::Int64Builder last, fired;
+    ARROW_RETURN_NOT_OK(last.Append(last_seen_.Get(timer.key, 0)));
+    ARROW_RETURN_NOT_OK(fired.Append(timer.timestamp));
+    ARROW_ASSIGN_OR_RAISE(auto last_array, last.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto fired_array, fired.Finish());
+    return context.Emit(
+        arrow::RecordBatch::Make(Alerts(), 1, {keys[0], last_array, fired_array}));
+  }
+
+ private:
+  KeyedValue<int64_t> last_seen_;
+};
+
+TEST(KeyedProcessTest, EventTimeTimersPerKeyFireInOrderAndCanBeDeleted) {
+  for (int parallelism : {1, 3}) {
+    StreamEnvironment env;
+    env.SetParallelism(parallelism);
+    auto input = testing::BatchFromJson(Events(), R"([
+      ["a", 0], ["b", 10], ["a", 50], ["c", 60], ["a", 120], ["b", 300], ["c", 90]
+    ])");
+    auto collected = env.FromBatches(Events(), {input})
+                         .AssignTimestampsAndWatermarks(
+                             WatermarkStrategy::BoundedOutOfOrderness("_time", 50))
+                         .KeyBy({"user"})
+                         .Process(
+                             "inactivity",
+                             [] { return std::make_unique<InactivityAlert>(); }, Alerts())
+                         .Collect();
+    auto result = env.Execute();
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    auto table = collected->ToTable().ValueOrDie()->CombineChunks().ValueOrDie();
+    // Independent expectation: per user, the timer of the last event survives; a's
+    // timers at 100 and 150 were deleted when later events arrived.
+    std::map<std::string, std::pair<int64_t, int64_t>> expected = {
+        {"a", {120, 220}}, {"b", {300, 400}}, {"c", {90, 190}}};
+    ASSERT_EQ(table->num_rows(), 3) << table->ToString();
+    for (int64_t i = 0; i < table->num_rows(); ++i) {
+      const std::string user = table->column(0)->GetScalar(i).ValueOrDie()->ToString();
+      const auto last = std::static_pointer_cast<arrow::Int64Scalar>(
+                            table->column(1)->GetScalar(i).ValueOrDie())
+                            ->value;
+      const auto fired = std::static_pointer_cast<arrow::Int64Scalar>(
+                             table->column(2)->GetScalar(i).ValueOrDie())
+                             ->value;
+      EXPECT_EQ(expected[user], std::make_pair(last, fired)) << user;
+    }
+  }
+}
+
+// Counts rows per key and emits the counts from a processing-time timer 20 ms after a
+// key's first row.
+class DelayedCount : public KeyedProcessFunction {
+ public:
+  Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
+                      const uint32_t* key_ids, KeyedProcessContext& context) override {
+    for (int64_t i = 0; i < batch->num_rows(); ++i) {
+      const uint32_t key = key_ids[i];
+      if (!counts_.Has(key)) {
+        context.RegisterProcessingTimeTimer(key, context.processing_time() + 20);
+      }
+      counts_.Set(key, counts_.Get(key, 0) + 1);
+    }
+    return Status::OK();
+  }
+
+  Status OnTimer(TimeDomain domain, const Timer& timer,
+                 KeyedProcessContext& context) override {
+    EXPECT_EQ(domain, TimeDomain::kProcessingTime);
+    EXPECT_GE(context.processing_time(), timer.timestamp);
+    ++fired_;
+    return Status::OK();
+  }
+
+  Status Finish(KeyedProcessContext& context) override {
+    EXPECT_EQ(fired_, static_cast<int>(context.num_keys()));
+    return Status::OK();
+  }
+
+ private:
+  KeyedValue<int64_t> counts_;
+  int fired_ = 0;
+};
+
+TEST(KeyedProcessTest, ProcessingTimeTimersFireWhileTheTaskWaits) {
+  StreamEnvironment env;
+  GeneratorConfig config = TransactionsGenerator(2000);
+  config.rows_per_second = 20'000;  // 100 ms: the timers come due before the end
+  config.batch_size = 100;
+  env.FromGenerator(config)
+      .KeyBy({"city"})
+      .Process(
+          "delayed", [] { return std::make_unique<DelayedCount>(); }, Alerts())
+      .Blackhole();
+  auto result = env.Execute();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+}
+
+TEST(KeyedProcessTest, EmittingAnotherSchemaIsAnError) {
+  class Wrong : public KeyedProcessFunction {
+   public:
+    Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch, const uint32_t*,
+                        KeyedProcessContext& context) override {
+      return context.Emit(batch);
+    }
+  };
+  StreamEnvironment env;
+  env.FromBatches(Events(), {testing::BatchFromJson(Events(), R"([["a", 1]])")})
+      .KeyBy({"user"})
+      .Process(
+          "wrong", [] { return std::make_unique<Wrong>(); }, Alerts())
+      .Blackhole();
+  auto result = env.Execute();
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("declared"), std::string::npos)
+      << result.status().ToString();
+}
+
+}  // namespace
+}  // namespace sabot
