@@ -65,6 +65,11 @@ Status KeyedAggregates::Consume(const PreparedRows& rows, const uint32_t* key_id
   return set_->Consume(rows, slots_.data());
 }
 
+Status KeyedAggregates::ConsumeSlots(const PreparedRows& rows, const uint32_t* slots) {
+  set_->Resize(static_cast<uint32_t>(keys_.size()));
+  return set_->Consume(rows, slots);
+}
+
 Status KeyedAggregates::MergeFrom(const KeyedAggregates& other) {
   const size_t count = other.keys_.size();
   slots_.resize(count);

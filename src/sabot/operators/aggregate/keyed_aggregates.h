@@ -20,6 +20,10 @@ class KeyedAggregates {
 
   /// Folds row i of `rows` into the slot of key `key_ids[i]`.
   Status Consume(const PreparedRows& rows, const uint32_t* key_ids);
+  /// Folds row i of `rows` into `slots[i]` (from SlotOf()).
+  Status ConsumeSlots(const PreparedRows& rows, const uint32_t* slots);
+  /// The local slot of `key`, created if new.
+  uint32_t SlotOf(uint32_t key);
 
   /// Folds every key of `other` into this state.
   Status MergeFrom(const KeyedAggregates& other);
@@ -34,7 +38,6 @@ class KeyedAggregates {
 
  private:
   KeyedAggregates() = default;
-  uint32_t SlotOf(uint32_t key);
   void Grow();
 
   std::unique_ptr<AggregatorSet> set_;

@@ -130,9 +130,25 @@ class PaneWindowOperator : public KeyedWindowOperator {
   }
 
   Status ConsumePane(int64_t pane, const PreparedRows& rows, const uint32_t* key_ids) {
-    ARROW_ASSIGN_OR_RAISE(KeyedAggregates * set, Pane(pane));
+    ARROW_ASSIGN_OR_RAISE(KeyedAggregates * state, Pane(pane));
     if (pane < first_unfired_pane_) InvalidateCachesAt(pane);
-    return set->Consume(rows, key_ids);
+    // Most rows of a key land in the pane its previous row did: remember the last
+    // (pane, slot) per key and look the pane's hash map up only on a change.
+    const uint32_t num_keys = keys_->size();
+    if (cached_pane_.size() < num_keys) {
+      cached_pane_.resize(num_keys, kNoBlock);
+      cached_slot_.resize(num_keys);
+    }
+    slots_.resize(rows.length);
+    for (int64_t i = 0; i < rows.length; ++i) {
+      const uint32_t key = key_ids[i];
+      if (cached_pane_[key] != pane) {
+        cached_pane_[key] = pane;
+        cached_slot_[key] = state->SlotOf(key);
+      }
+      slots_[i] = cached_slot_[key];
+    }
+    return state->ConsumeSlots(rows, slots_.data());
   }
 
   // Rows of several panes (out-of-order input, batches longer than a pane, or late rows
@@ -337,6 +353,8 @@ class PaneWindowOperator : public KeyedWindowOperator {
       prefix_.reset();
       prefix_block_ = kNoBlock;
       ARROW_RETURN_NOT_OK(keys_->Reset());
+      cached_pane_.clear();
+      cached_slot_.clear();
     }
     return Status::OK();
   }
@@ -356,7 +374,11 @@ class PaneWindowOperator : public KeyedWindowOperator {
   int64_t prefix_last_ = 0;
   std::unique_ptr<KeyedAggregates> prefix_;
   WindowResults results_;
+  // Per key id: the pane of its last row and its slot there.
+  std::vector<int64_t> cached_pane_;
+  std::vector<uint32_t> cached_slot_;
   // Reused per batch.
+  std::vector<uint32_t> slots_;
   std::vector<int64_t> pane_of_row_;
   std::vector<uint8_t> late_;
   std::vector<int32_t> slot_of_row_;
