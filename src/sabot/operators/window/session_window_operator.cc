@@ -11,17 +11,16 @@ namespace sabot {
 namespace {
 
 struct Session {
-  int64_t start;
-  int64_t end;  // exclusive
-  uint32_t slot;
-  bool fired;
+  int64_t start = 0;
+  int64_t end = 0;  // exclusive
+  uint32_t key = 0;
+  bool fired = false;
 };
 
 // A pending check of one session at `time`; stale entries (the session merged away or
 // was extended) are recognised by the slot's generation and re-examined.
 struct TimerEntry {
   int64_t time;
-  uint32_t key;
   uint32_t slot;
   uint32_t generation;
   bool operator>(const TimerEntry& other) const { return time > other.time; }
@@ -47,19 +46,17 @@ class SessionWindowOperator : public KeyedWindowOperator {
     const int64_t* ts = times.GetValues<int64_t>(1);
     ARROW_ASSIGN_OR_RAISE(auto ids, keys_->Map(*batch));
     const uint32_t* key_ids = ids->raw_values();
-    if (sessions_.size() < keys_->size()) sessions_.resize(keys_->size());
+    if (slots_of_key_.size() < keys_->size()) slots_of_key_.resize(keys_->size());
 
     late_.assign(num_rows, 0);
     slot_of_row_.resize(num_rows);
     int64_t num_late = 0;
     updated_.clear();
     for (int64_t i = 0; i < num_rows; ++i) {
-      if (!times.IsValid(i)) {
-        late_[i] = 1;
-        ++num_late;
-        continue;
+      int64_t slot = -1;
+      if (times.IsValid(i)) {
+        ARROW_ASSIGN_OR_RAISE(slot, Assign(key_ids[i], ts[i]));
       }
-      ARROW_ASSIGN_OR_RAISE(int64_t slot, Assign(key_ids[i], ts[i]));
       if (slot < 0) {
         late_[i] = 1;
         ++num_late;
@@ -97,136 +94,110 @@ class SessionWindowOperator : public KeyedWindowOperator {
     if (watermark <= watermark_) return Status::OK();
     watermark_ = watermark;
     results_.clear();
-    std::vector<uint32_t> to_free;
+    to_free_.clear();
     while (!timers_.empty() && timers_.top().time <= watermark) {
       const TimerEntry entry = timers_.top();
       timers_.pop();
-      if (generation_[entry.slot] != entry.generation) continue;
-      auto& sessions = sessions_[entry.key];
-      auto it = std::find_if(sessions.begin(), sessions.end(),
-                             [&](const Session& s) { return s.slot == entry.slot; });
-      if (it == sessions.end()) continue;
-      ARROW_RETURN_NOT_OK(Examine(entry.key, it, &to_free));
+      if (generation_[entry.slot] == entry.generation) Examine(entry.slot);
     }
     ARROW_RETURN_NOT_OK(Emit(*state_, results_));
-    for (uint32_t slot : to_free) FreeSlot(slot);
+    for (uint32_t slot : to_free_) FreeSlot(slot);
     if (live_sessions_ == 0 && keys_->size() > 0) {
       ARROW_RETURN_NOT_OK(keys_->Reset());
-      sessions_.clear();
+      slots_of_key_.clear();
     }
     return output()->EmitWatermark(watermark);
   }
 
  private:
   // Fires, re-arms or cleans up a session whose timer came due.
-  Status Examine(uint32_t key, std::vector<Session>::iterator session,
-                 std::vector<uint32_t>* to_free) {
-    const __int128 last = static_cast<__int128>(session->end) - 1;
+  void Examine(uint32_t slot) {
+    Session& session = sessions_[slot];
+    const __int128 last = static_cast<__int128>(session.end) - 1;
     if (last > watermark_) {
       // Extended since the timer was set: not due yet.
-      session->fired = false;
-      Arm(key, *session, session->end - 1);
-      return Status::OK();
+      session.fired = false;
+      Arm(slot, session.end - 1);
+      return;
     }
-    if (!session->fired) {
-      session->fired = true;
-      results_.Add(key, session->slot, session->start, session->end);
+    if (!session.fired) {
+      session.fired = true;
+      results_.Add(session.key, slot, session.start, session.end);
     }
     if (last + lateness_ <= watermark_) {
       // Results referencing the slot are emitted before it is freed.
-      to_free->push_back(session->slot);
-      sessions_[key].erase(session);
-      return Status::OK();
+      auto& slots = slots_of_key_[session.key];
+      slots.erase(std::lower_bound(
+          slots.begin(), slots.end(), session.start,
+          [&](uint32_t s, int64_t start) { return sessions_[s].start < start; }));
+      to_free_.push_back(slot);
+      return;
     }
-    Arm(key, *session, ClampTime(last + lateness_));
-    return Status::OK();
+    Arm(slot, ClampTime(last + lateness_));
   }
 
-  void Arm(uint32_t key, const Session& session, int64_t time) {
-    timers_.push({time, key, session.slot, generation_[session.slot]});
-  }
+  void Arm(uint32_t slot, int64_t time) { timers_.push({time, slot, generation_[slot]}); }
 
   // Places a row of `key` at time `t` into a session, merging the sessions it touches;
-  // returns the session's slot, or -1 when the row is too late.
+  // returns the session's slot, or -1 when the row is too late. A key's sessions are
+  // disjoint and kept sorted by start (so also by end): the ones intersecting
+  // [t, t + gap] are a contiguous run found by binary search.
   Result<int64_t> Assign(uint32_t key, int64_t t) {
     const int64_t end = ClampTime(static_cast<__int128>(t) + gap_);
-    auto& sessions = sessions_[key];
-    // Sessions intersecting [t, end] (touching counts, as in Flink).
-    Session* target = nullptr;
-    int64_t new_start = t;
-    int64_t new_end = end;
-    for (auto it = sessions.begin(); it != sessions.end();) {
-      if (it->start <= end && it->end >= t) {
-        new_start = std::min(new_start, it->start);
-        new_end = std::max(new_end, it->end);
-        if (target == nullptr) {
-          target = &*it;
-          ++it;
-        } else {
-          // Merge this session into the target.
-          ARROW_RETURN_NOT_OK(state_->Merge(*state_, &it->slot, &target->slot, 1));
-          target->fired = target->fired && it->fired;
-          forward_[it->slot] = target->slot;
-          pending_free_.push_back(it->slot);
-          const size_t target_index = target - sessions.data();
-          it = sessions.erase(it);
-          target = &sessions[target_index];
-        }
-      } else {
-        ++it;
-      }
-    }
-    if (target == nullptr) {
+    auto& slots = slots_of_key_[key];
+    // First session whose end reaches t (touching counts, as in Flink).
+    auto first = std::lower_bound(
+        slots.begin(), slots.end(), t,
+        [&](uint32_t s, int64_t time) { return sessions_[s].end < time; });
+    auto last = first;
+    while (last != slots.end() && sessions_[*last].start <= end) ++last;
+    if (first == last) {
       if (static_cast<__int128>(end) - 1 + lateness_ <= watermark_) return -1;
-      Session session{t, end, NewSlot(), false};
-      sessions.push_back(session);
-      Arm(key, session, end - 1);
-      MarkUpdated(key, session.slot, end);
-      return session.slot;
+      const uint32_t slot = NewSlot();
+      sessions_[slot] = {t, end, key, false};
+      slots.insert(first, slot);
+      Arm(slot, end - 1);
+      MarkUpdated(slot);
+      return slot;
     }
-    target->start = new_start;
-    target->end = new_end;
-    MarkUpdated(key, target->slot, new_end);
-    return target->slot;
+    const uint32_t target = *first;
+    Session& merged = sessions_[target];
+    merged.start = std::min(merged.start, t);
+    merged.end = std::max(merged.end, end);
+    for (auto it = first + 1; it != last; ++it) {
+      const uint32_t other = *it;
+      ARROW_RETURN_NOT_OK(state_->Merge(*state_, &other, &target, 1));
+      merged.end = std::max(merged.end, sessions_[other].end);
+      merged.fired = merged.fired && sessions_[other].fired;
+      forward_[other] = target;
+      pending_free_.push_back(other);
+    }
+    slots.erase(first + 1, last);
+    MarkUpdated(target);
+    return target;
   }
 
   // A session already fired and still behind the watermark is emitted again after the
   // batch with its new result (allowed lateness).
-  void MarkUpdated(uint32_t key, uint32_t slot, int64_t end) {
-    if (static_cast<__int128>(end) - 1 <= watermark_) updated_.emplace_back(key, slot);
+  void MarkUpdated(uint32_t slot) {
+    if (static_cast<__int128>(sessions_[slot].end) - 1 <= watermark_) {
+      updated_.push_back(slot);
+    }
   }
 
   Status EmitUpdates() {
     if (updated_.empty()) return Status::OK();
-    results_.clear();
+    for (uint32_t& slot : updated_) slot = Resolve(slot);
     std::sort(updated_.begin(), updated_.end());
     updated_.erase(std::unique(updated_.begin(), updated_.end()), updated_.end());
-    for (const auto& [key, stale_slot] : updated_) {
-      const uint32_t slot = Resolve(stale_slot);
-      for (Session& session : sessions_[key]) {
-        if (session.slot != slot || static_cast<__int128>(session.end) - 1 > watermark_)
-          continue;
-        session.fired = true;
-        results_.Add(key, slot, session.start, session.end);
-      }
+    results_.clear();
+    for (uint32_t slot : updated_) {
+      Session& session = sessions_[slot];
+      if (static_cast<__int128>(session.end) - 1 > watermark_) continue;
+      session.fired = true;
+      results_.Add(session.key, slot, session.start, session.end);
     }
-    return EmitDeduplicated();
-  }
-
-  // Emits results_ with one row per slot (a session updated twice in one batch).
-  Status EmitDeduplicated() {
-    WindowResults unique;
-    std::vector<std::pair<uint32_t, size_t>> order;
-    for (size_t i = 0; i < results_.key_ids.size(); ++i)
-      order.emplace_back(results_.slots[i], i);
-    std::sort(order.begin(), order.end());
-    for (size_t j = 0; j < order.size(); ++j) {
-      if (j > 0 && order[j].first == order[j - 1].first) continue;
-      const size_t i = order[j].second;
-      unique.Add(results_.key_ids[i], results_.slots[i], results_.starts[i],
-                 results_.ends[i]);
-    }
-    return Emit(*state_, unique);
+    return Emit(*state_, results_);
   }
 
   uint32_t NewSlot() {
@@ -238,6 +209,7 @@ class SessionWindowOperator : public KeyedWindowOperator {
       slot = static_cast<uint32_t>(generation_.size());
       generation_.push_back(0);
       forward_.push_back(slot);
+      sessions_.emplace_back();
       state_->Resize(slot + 1);
     }
     forward_[slot] = slot;
@@ -261,16 +233,18 @@ class SessionWindowOperator : public KeyedWindowOperator {
   const int64_t gap_;
   const int64_t lateness_;
   std::unique_ptr<AggregatorSet> state_;
-  std::vector<std::vector<Session>> sessions_;  // by key id, unordered
+  std::vector<Session> sessions_;                    // by slot
+  std::vector<std::vector<uint32_t>> slots_of_key_;  // by key id, sorted by start
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>>
       timers_;
   std::vector<uint32_t> generation_;  // by slot
   std::vector<uint32_t> forward_;     // by slot: where a merged-away slot went
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> pending_free_;
+  std::vector<uint32_t> to_free_;
   int64_t live_sessions_ = 0;
   WindowResults results_;
-  std::vector<std::pair<uint32_t, uint32_t>> updated_;  // (key, slot)
+  std::vector<uint32_t> updated_;  // slots to emit again after the batch
   // Reused per batch.
   std::vector<uint8_t> late_;
   std::vector<uint32_t> slot_of_row_;
