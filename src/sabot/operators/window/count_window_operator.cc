@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <deque>
 #include <numeric>
-#include <optional>
 
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/runtime/node_metrics.h"
 #include "sabot/runtime/processing_time.h"
+#include "sabot/time/timer_service.h"
 #include "sabot/types/row_selection.h"
 
 namespace sabot {
@@ -226,18 +226,23 @@ class TimeTriggerWindowOperator : public KeyedWindowOperator {
       context().metrics->AddRejected(batch->column(time_index)->null_count());
       ARROW_ASSIGN_OR_RAISE(rows_batch, SelectRows(batch, *valid.array()));
     }
-    if (event_time_ && !bucket_ && rows_batch->num_rows() > 0) {
-      bucket_ = Bucket(rows_batch->column_data(time_index)->GetValues<int64_t>(1)[0]);
-    }
     ARROW_ASSIGN_OR_RAISE(auto ids, keys_->Map(*rows_batch));
     state_->Resize(keys_->size());
     if (dirty_.size() < keys_->size()) dirty_.resize(keys_->size(), 0);
     const uint32_t* key_ids = ids->raw_values();
+    const int64_t* times =
+        event_time_ ? rows_batch->column_data(time_index)->GetValues<int64_t>(1)
+                    : nullptr;
     for (int64_t i = 0; i < rows_batch->num_rows(); ++i) {
+      // Processing time fires every updated key; event time fires keys as they come
+      // due.
       if (!dirty_[key_ids[i]]) {
         dirty_[key_ids[i]] = 1;
-        dirty_keys_.push_back(key_ids[i]);
+        if (!event_time_) dirty_keys_.push_back(key_ids[i]);
       }
+      // As Flink's ContinuousEventTimeTrigger: a row makes its key due at the first
+      // multiple of the interval after the row's event time.
+      if (event_time_) due_.Register({NextMultiple(times[i]), key_ids[i], 0});
     }
     ARROW_ASSIGN_OR_RAISE(PreparedRows rows,
                           PrepareRows(options_.aggregates(), *rows_batch, time_index));
@@ -247,19 +252,24 @@ class TimeTriggerWindowOperator : public KeyedWindowOperator {
   Status ProcessWatermark(int64_t watermark) override {
     if (watermark <= watermark_) return Status::OK();
     watermark_ = watermark;
-    // Fires when the watermark reaches the next multiple of the interval after the
-    // data's (as Flink's ContinuousEventTimeTrigger), and at end of input.
-    if (event_time_ && bucket_ &&
-        (watermark == kMaxWatermark || Bucket(watermark) > *bucket_)) {
-      bucket_ = Bucket(watermark);
-      ARROW_RETURN_NOT_OK(FireDirtyKeys());
+    if (event_time_) {
+      due_keys_.clear();
+      ARROW_RETURN_NOT_OK(due_.Advance(watermark, [&](const Timer& timer) {
+        if (dirty_[timer.key]) due_keys_.push_back(timer.key);
+        return Status::OK();
+      }));
+      ARROW_RETURN_NOT_OK(FireKeys(&due_keys_));
     }
     return output()->EmitWatermark(watermark);
   }
 
+  // At end of input the keys updated since their last firing are emitted, so that no
+  // row's contribution is lost (Flink's processing-time triggers do not fire then).
+  Status Finish() override { return FireKeys(&dirty_keys_); }
+
   Status OnProcessingTime(int64_t now) override {
     if (event_time_ || now < next_fire_) return Status::OK();
-    ARROW_RETURN_NOT_OK(FireDirtyKeys());
+    ARROW_RETURN_NOT_OK(FireKeys(&dirty_keys_));
     // The next firing keeps to the interval grid even after a late callback.
     next_fire_ += ((now - next_fire_) / trigger_.interval_ms + 1) * trigger_.interval_ms;
     context().processing_time->RequestCallback(next_fire_);
@@ -267,30 +277,38 @@ class TimeTriggerWindowOperator : public KeyedWindowOperator {
   }
 
  private:
-  Status FireDirtyKeys() {
-    if (dirty_keys_.empty()) return Status::OK();
-    std::sort(dirty_keys_.begin(), dirty_keys_.end());
+  int64_t NextMultiple(int64_t time) const {
+    return ClampTime((FloorDiv(time, trigger_.interval_ms) + 1) * trigger_.interval_ms);
+  }
+
+  // Emits the updated keys among `keys` (cleared), in key id order.
+  Status FireKeys(std::vector<uint32_t>* keys) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
     results_.clear();
     results_.has_bounds = options_.time_index() >= 0;
-    for (uint32_t key : dirty_keys_) {
+    fired_.clear();
+    for (uint32_t key : *keys) {
+      if (!dirty_[key]) continue;
       dirty_[key] = 0;
+      fired_.push_back(key);
       results_.Add(key, key, results_.has_bounds ? state_->min_time(key) : 0,
                    results_.has_bounds ? state_->max_time(key) + 1 : 0);
     }
+    keys->clear();
+    if (fired_.empty()) return Status::OK();
     ARROW_RETURN_NOT_OK(Emit(*state_, results_));
-    if (trigger_.purge) {
-      state_->Reset(dirty_keys_.data(), static_cast<int64_t>(dirty_keys_.size()));
-    }
-    dirty_keys_.clear();
+    if (trigger_.purge) state_->Reset(fired_.data(), static_cast<int64_t>(fired_.size()));
+    // Keys still listed as dirty but already fired are skipped when they come up.
     return Status::OK();
   }
 
-  __int128 Bucket(int64_t time) const { return FloorDiv(time, trigger_.interval_ms); }
-
   const Trigger trigger_;
   const bool event_time_;
-  // Event time: the interval of the last firing (or of the first row).
-  std::optional<__int128> bucket_;
+  // Event time: when each updated key is due.
+  TimerQueue due_;
+  std::vector<uint32_t> due_keys_;
+  std::vector<uint32_t> fired_;
   int64_t next_fire_ = 0;
   std::unique_ptr<AggregatorSet> state_;
   std::vector<uint8_t> dirty_;

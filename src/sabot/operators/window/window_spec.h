@@ -34,10 +34,11 @@ struct Trigger {
 };
 
 Trigger CountTrigger(int64_t count);
-/// Fires keys updated since the last firing whenever the watermark passes a multiple
-/// of `interval` (and at end of input).
+/// Fires a key when the watermark reaches the first multiple of `interval` after one of
+/// its rows (as Flink's ContinuousEventTimeTrigger), so at the latest at end of input.
 Trigger EventTimeTrigger(std::chrono::milliseconds interval);
-/// Fires keys updated since the last firing every `interval` of wall-clock time.
+/// Fires keys updated since the last firing every `interval` of wall-clock time, and
+/// at end of input.
 Trigger ProcessingTimeTrigger(std::chrono::milliseconds interval);
 
 struct WindowSpec {
