@@ -4,10 +4,19 @@
 // too, so the windowing cost per row can be read off. Rows per CPU second = rows /
 // process user+system CPU seconds.
 //
+// The peer: the same tumbling aggregation as a batch GROUP BY (key, 10 s bucket) in
+// Arrow Acero over the same rows materialized in memory, next to Sabot's streaming
+// window over those batches (batches_tumbling_10s vs acero_tumbling_10s).
+//
 // Events: 100 per millisecond of event time (100 K/s), up to 1 s out of order, keys
 // uniform. Session gap: half the mean time between two events of a key.
 //
 // Usage: window_benchmark [rows (default 20000000)] [name filter (substring)]
+#include <arrow/acero/exec_plan.h>
+#include <arrow/acero/options.h>
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <sabot/common/time.h>
 #include <sabot/sabot.h>
 
 #include <cstdio>
@@ -81,6 +90,83 @@ arrow::Result<Measurement> Run(const std::string& name, int64_t rows, int64_t ke
                      result.cpu_seconds};
 }
 
+struct Materialized {
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+};
+
+arrow::Result<Materialized> Materialize(int64_t rows, int64_t keys) {
+  sabot::StreamEnvironment env;
+  sabot::GeneratorConfig config = Events(rows, keys);
+  config.batch_size = 64 * 1024;
+  auto source = env.FromGenerator(config);
+  auto collected = source.Collect();
+  ARROW_RETURN_NOT_OK(env.Execute().status());
+  return Materialized{source.schema(), collected->batches()};
+}
+
+arrow::Result<Measurement> SabotOnBatches(const Materialized& input, int64_t keys,
+                                          int parallelism) {
+  sabot::StreamEnvironment env;
+  env.SetParallelism(parallelism);
+  auto source = env.FromBatches(input.schema, input.batches);
+  auto windowed =
+      source
+          .AssignTimestampsAndWatermarks(
+              sabot::WatermarkStrategy::BoundedOutOfOrderness("_time", 1000))
+          .KeyBy({"key"})
+          .Window(sabot::Tumbling(milliseconds(10'000)))
+          .Aggregate({sabot::Count(), sabot::Sum("price"), sabot::Max("price")});
+  windowed.Blackhole();
+  ARROW_ASSIGN_OR_RAISE(sabot::JobResult result, env.Execute());
+  return Measurement{"batches_tumbling_10s",
+                     keys,
+                     parallelism,
+                     result.Metrics(source.node_name()).rows_out,
+                     result.Metrics(windowed.node_name()).rows_out,
+                     result.elapsed_seconds,
+                     result.cpu_seconds};
+}
+
+// GROUP BY key, floor(_time / 10 s) with count, sum and max in Acero: single threaded
+// at parallelism 1, on its CPU thread pool otherwise.
+arrow::Result<Measurement> AceroOnBatches(const Materialized& input, int64_t keys,
+                                          int parallelism) {
+  namespace ac = arrow::acero;
+  namespace cp = arrow::compute;
+  ARROW_ASSIGN_OR_RAISE(auto table,
+                        arrow::Table::FromRecordBatches(input.schema, input.batches));
+  // Event times start at -1 s (the generator's delay): shift them by one window to stay
+  // positive, so that integer division is floor division.
+  cp::Expression bucket = cp::call(
+      "divide", {cp::call("add", {cp::field_ref("_time"), cp::literal(int64_t{10'000})}),
+                 cp::literal(int64_t{10'000})});
+  ac::Declaration plan = ac::Declaration::Sequence({
+      {"table_source", ac::TableSourceNodeOptions(table, 64 * 1024)},
+      {"project",
+       ac::ProjectNodeOptions({cp::field_ref("key"), bucket, cp::field_ref("price")},
+                              {"key", "bucket", "price"})},
+      {"aggregate",
+       ac::AggregateNodeOptions(
+           {{"hash_count_all", nullptr, std::vector<arrow::FieldRef>{}, "count"},
+            {"hash_sum", nullptr, "price", "sum_price"},
+            {"hash_max", nullptr, "price", "max_price"}},
+           {"key", "bucket"})},
+  });
+  const int64_t start = sabot::MonotonicNanos();
+  const double cpu_start = sabot::ProcessCpuSeconds();
+  ARROW_ASSIGN_OR_RAISE(
+      auto result,
+      ac::DeclarationToTable(std::move(plan), /*use_threads=*/parallelism > 1));
+  return Measurement{"acero_tumbling_10s",
+                     keys,
+                     parallelism,
+                     table->num_rows(),
+                     result->num_rows(),
+                     (sabot::MonotonicNanos() - start) / 1e9,
+                     sabot::ProcessCpuSeconds() - cpu_start};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,7 +188,27 @@ int main(int argc, char** argv) {
       cases.push_back({"sliding_1h_1s",
                        sabot::Sliding(milliseconds(3'600'000), milliseconds(1'000))});
     }
+    const bool peer = filter.empty() ||
+                      std::string("acero_tumbling_10s").find(filter) != std::string::npos;
+    arrow::Result<Materialized> input =
+        peer ? Materialize(rows, keys) : arrow::Result<Materialized>(Materialized{});
+    if (!input.ok()) {
+      std::fprintf(stderr, "materializing input failed: %s\n",
+                   input.status().ToString().c_str());
+      return 1;
+    }
     for (int parallelism : {1, 2}) {
+      if (peer) {
+        for (auto run : {&SabotOnBatches, &AceroOnBatches}) {
+          auto m = run(*input, keys, parallelism);
+          if (!m.ok()) {
+            std::fprintf(stderr, "window benchmark failed: %s\n",
+                         m.status().ToString().c_str());
+            return 1;
+          }
+          results.push_back(*m);
+        }
+      }
       for (const Case& c : cases) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
         const bool window = c.name != "generator_only";
