@@ -4,6 +4,8 @@
 #include <arrow/compute/api.h>
 #include <arrow/compute/row/grouper.h>
 
+#include <sstream>
+
 namespace sabot {
 
 namespace cp = arrow::compute;
@@ -134,6 +136,39 @@ Result<std::shared_ptr<arrow::UInt32Array>> KeyTable::Map(
   cp::ExecBatch key_batch(std::move(keys), batch.num_rows());
   ARROW_ASSIGN_OR_RAISE(arrow::Datum ids, grouper_->Consume(cp::ExecSpan(key_batch)));
   return std::static_pointer_cast<arrow::UInt32Array>(ids.make_array());
+}
+
+Result<std::vector<int64_t>> KeyTable::Compact(const std::vector<uint8_t>& live) {
+  std::vector<int64_t> new_ids(size(), -1);
+  std::vector<uint32_t> kept;
+  for (uint32_t id = 0; id < size(); ++id) {
+    if (id < live.size() && live[id]) {
+      new_ids[id] = static_cast<int64_t>(kept.size());
+      kept.push_back(id);
+    }
+  }
+  // The kept keys' values, re-inserted into a fresh table in id order: a fresh table
+  // numbers distinct keys in order of appearance, so new ids are 0, 1, 2, ...
+  ARROW_ASSIGN_OR_RAISE(auto columns,
+                        Keys(kept.data(), static_cast<int64_t>(kept.size())));
+  ARROW_RETURN_NOT_OK(Reset());
+  if (kept.empty()) return new_ids;
+  arrow::FieldVector fields;
+  std::vector<int> indices;
+  for (size_t k = 0; k < columns.size(); ++k) {
+    std::ostringstream name;
+    name << "key" << k;
+    fields.push_back(arrow::field(name.str(), columns[k]->type()));
+    indices.push_back(static_cast<int>(k));
+  }
+  auto batch = arrow::RecordBatch::Make(arrow::schema(fields),
+                                        static_cast<int64_t>(kept.size()), columns);
+  const std::vector<int> original = key_indices_;
+  key_indices_ = indices;
+  auto mapped = Map(*batch);
+  key_indices_ = original;
+  ARROW_RETURN_NOT_OK(mapped.status());
+  return new_ids;
 }
 
 Result<std::vector<std::shared_ptr<arrow::Array>>> KeyTable::Keys(const uint32_t* ids,

@@ -38,6 +38,10 @@ class KeyTable {
   /// Forgets every key; ids restart at 0.
   Status Reset();
 
+  /// Keeps only the keys with live[id] != 0, renumbered densely in their old order;
+  /// returns the new id of every old id (-1 for a dropped key).
+  Result<std::vector<int64_t>> Compact(const std::vector<uint8_t>& live);
+
  private:
   KeyTable() = default;
   Status MapIntegers(const arrow::ArrayData& column, uint32_t* ids);

@@ -1,5 +1,7 @@
 #include "sabot/operators/aggregate/keyed_aggregates.h"
 
+#include <algorithm>
+
 namespace sabot {
 namespace {
 
@@ -55,6 +57,17 @@ void KeyedAggregates::Grow() {
     uint64_t i = Hash(key) & mask_;
     while (table_[i] != 0) i = (i + 1) & mask_;
     table_[i] = entry;
+  }
+}
+
+void KeyedAggregates::RemapKeys(const std::vector<int64_t>& new_ids) {
+  std::fill(table_.begin(), table_.end(), 0);
+  for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
+    const uint32_t key = static_cast<uint32_t>(new_ids[keys_[slot]]);
+    keys_[slot] = key;
+    uint64_t i = Hash(key) & mask_;
+    while (table_[i] != 0) i = (i + 1) & mask_;
+    table_[i] = (static_cast<uint64_t>(key) + 1) << 32 | slot;
   }
 }
 

@@ -36,6 +36,10 @@ class KeyedAggregates {
   /// Local slot of `key`, or -1.
   int64_t Find(uint32_t key) const;
 
+  /// Renames every key k to new_ids[k] (after KeyTable::Compact; all keys here must
+  /// have survived). Slots and their state stay as they are.
+  void RemapKeys(const std::vector<int64_t>& new_ids);
+
  private:
   KeyedAggregates() = default;
   void Grow();

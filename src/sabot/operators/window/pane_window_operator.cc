@@ -355,9 +355,42 @@ class PaneWindowOperator : public KeyedWindowOperator {
       ARROW_RETURN_NOT_OK(keys_->Reset());
       cached_pane_.clear();
       cached_slot_.clear();
+    } else if (keys_->size() >= next_compaction_check_) {
+      ARROW_RETURN_NOT_OK(CompactKeys());
     }
     return Status::OK();
   }
+
+  // With panes always open the key table never empties: once it has grown well past
+  // the keys the open panes hold, drop the others and renumber, so that memory follows
+  // the live keys rather than every key ever seen. Checked at doubling sizes, so the
+  // cost is amortized over the keys added.
+  Status CompactKeys() {
+    std::vector<uint8_t> live(keys_->size(), 0);
+    int64_t num_live = 0;
+    for (const auto& [pane, state] : panes_) {
+      for (uint32_t key : state->keys()) {
+        num_live += !live[key];
+        live[key] = 1;
+      }
+    }
+    if (num_live * 2 > static_cast<int64_t>(keys_->size())) {
+      next_compaction_check_ = keys_->size() * 2;
+      return Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto new_ids, keys_->Compact(live));
+    for (auto& [pane, state] : panes_) state->RemapKeys(new_ids);
+    suffixes_.clear();
+    suffix_block_ = kNoBlock;
+    prefix_.reset();
+    prefix_block_ = kNoBlock;
+    cached_pane_.clear();
+    cached_slot_.clear();
+    next_compaction_check_ = std::max<uint32_t>(kFirstCompactionCheck, keys_->size() * 2);
+    return Status::OK();
+  }
+
+  static constexpr uint32_t kFirstCompactionCheck = 1 << 16;
 
   const int64_t pane_;
   const int64_t panes_per_window_;
@@ -368,6 +401,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
   int64_t first_live_pane_ = 0;
   int64_t next_window_ = kMinWatermark;  // first window start not fired yet
   std::map<int64_t, std::unique_ptr<KeyedAggregates>> panes_;
+  uint32_t next_compaction_check_ = kFirstCompactionCheck;
   int64_t suffix_block_ = kNoBlock;
   std::map<int64_t, std::unique_ptr<KeyedAggregates>> suffixes_;  // by window start
   int64_t prefix_block_ = kNoBlock;

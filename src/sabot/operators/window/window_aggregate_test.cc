@@ -239,5 +239,54 @@ TEST(WindowAggregateTest, PlanErrorsSayWhatToChange) {
   }
 }
 
+// Every row has a new key and panes are always open (the watermark trails by 1.5
+// windows), so the key table outgrows the live keys and is compacted several times; the
+// results show whether keys survived the renumbering.
+TEST(WindowAggregateTest, KeyTableCompactionKeepsResultsExact) {
+  constexpr int64_t kRows = 300'000;
+  auto schema = arrow::schema(
+      {arrow::field("k", arrow::int64()), arrow::field("_time", arrow::int64())});
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  for (int64_t first = 0; first < kRows; first += 4096) {
+    arrow::Int64Builder keys, times;
+    for (int64_t i = first; i < std::min(kRows, first + 4096); ++i) {
+      EXPECT_TRUE(keys.Append(i).ok());
+      EXPECT_TRUE(times.Append(i).ok());
+    }
+    const int64_t length = keys.length();
+    batches.push_back(arrow::RecordBatch::Make(
+        schema, length, {keys.Finish().ValueOrDie(), times.Finish().ValueOrDie()}));
+  }
+  for (WindowSpec window :
+       {Tumbling(milliseconds(1000)), Sliding(milliseconds(2000), milliseconds(1000))}) {
+    StreamEnvironment env;
+    auto collected = env.FromBatches(schema, batches)
+                         .AssignTimestampsAndWatermarks(
+                             WatermarkStrategy::BoundedOutOfOrderness("_time", 1500))
+                         .KeyBy({"k"})
+                         .Window(window)
+                         .Aggregate({Count()})
+                         .Collect();
+    ASSERT_TRUE(env.Execute().ok());
+    auto table = collected->ToTable().ValueOrDie()->CombineChunks().ValueOrDie();
+    const int64_t windows_per_row = window.size_ms / window.slide_ms;
+    ASSERT_EQ(table->num_rows(), kRows * windows_per_row) << window.ToString();
+    auto keys = std::static_pointer_cast<arrow::Int64Array>(table->column(0)->chunk(0));
+    auto starts = std::static_pointer_cast<arrow::Int64Array>(table->column(1)->chunk(0));
+    auto counts = std::static_pointer_cast<arrow::Int64Array>(table->column(3)->chunk(0));
+    std::map<int64_t, int64_t> windows_of_key;
+    for (int64_t i = 0; i < table->num_rows(); ++i) {
+      // Key k (= its event time) lies in the windows starting in (k - size, k].
+      const int64_t k = keys->Value(i);
+      ASSERT_LE(starts->Value(i), k) << window.ToString();
+      ASSERT_GT(starts->Value(i) + window.size_ms, k) << window.ToString();
+      ASSERT_EQ(counts->Value(i), 1);
+      ++windows_of_key[k];
+    }
+    ASSERT_EQ(static_cast<int64_t>(windows_of_key.size()), kRows);
+    for (const auto& [key, n] : windows_of_key) ASSERT_EQ(n, windows_per_row) << key;
+  }
+}
+
 }  // namespace
 }  // namespace sabot
