@@ -105,8 +105,38 @@ class SessionWindowOperator : public KeyedWindowOperator {
     if (live_sessions_ == 0 && keys_->size() > 0) {
       ARROW_RETURN_NOT_OK(keys_->Reset());
       slots_of_key_.clear();
+    } else if (keys_->size() >= next_compaction_check_) {
+      ARROW_RETURN_NOT_OK(CompactKeys());
     }
     return output()->EmitWatermark(watermark);
+  }
+
+  // Keys whose sessions all closed are dropped from the key table once it has grown
+  // well past the keys with open sessions (checked at doubling sizes), so memory follows
+  // the live keys rather than every key ever seen.
+  Status CompactKeys() {
+    std::vector<uint8_t> live(keys_->size(), 0);
+    int64_t num_live = 0;
+    for (size_t key = 0; key < slots_of_key_.size(); ++key) {
+      live[key] = !slots_of_key_[key].empty();
+      num_live += live[key];
+    }
+    if (num_live * 2 > static_cast<int64_t>(keys_->size())) {
+      next_compaction_check_ = keys_->size() * 2;
+      return Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto new_ids, keys_->Compact(live));
+    std::vector<std::vector<uint32_t>> compacted(keys_->size());
+    for (size_t key = 0; key < slots_of_key_.size(); ++key) {
+      if (new_ids[key] < 0) continue;
+      for (uint32_t slot : slots_of_key_[key]) {
+        sessions_[slot].key = static_cast<uint32_t>(new_ids[key]);
+      }
+      compacted[new_ids[key]] = std::move(slots_of_key_[key]);
+    }
+    slots_of_key_ = std::move(compacted);
+    next_compaction_check_ = std::max<uint32_t>(kFirstCompactionCheck, keys_->size() * 2);
+    return Status::OK();
   }
 
  private:
@@ -230,8 +260,11 @@ class SessionWindowOperator : public KeyedWindowOperator {
     return slot;
   }
 
+  static constexpr uint32_t kFirstCompactionCheck = 1 << 16;
+
   const int64_t gap_;
   const int64_t lateness_;
+  uint32_t next_compaction_check_ = kFirstCompactionCheck;
   std::unique_ptr<AggregatorSet> state_;
   std::vector<Session> sessions_;                    // by slot
   std::vector<std::vector<uint32_t>> slots_of_key_;  // by key id, sorted by start

@@ -239,9 +239,9 @@ TEST(WindowAggregateTest, PlanErrorsSayWhatToChange) {
   }
 }
 
-// Every row has a new key and panes are always open (the watermark trails by 1.5
-// windows), so the key table outgrows the live keys and is compacted several times; the
-// results show whether keys survived the renumbering.
+// Every row has a new key and panes (sessions) are always open (the watermark trails
+// by 1.5 windows), so the key table outgrows the live keys and is compacted several
+// times; the results show whether keys survived the renumbering.
 TEST(WindowAggregateTest, KeyTableCompactionKeepsResultsExact) {
   constexpr int64_t kRows = 300'000;
   auto schema = arrow::schema(
@@ -258,7 +258,8 @@ TEST(WindowAggregateTest, KeyTableCompactionKeepsResultsExact) {
         schema, length, {keys.Finish().ValueOrDie(), times.Finish().ValueOrDie()}));
   }
   for (WindowSpec window :
-       {Tumbling(milliseconds(1000)), Sliding(milliseconds(2000), milliseconds(1000))}) {
+       {Tumbling(milliseconds(1000)), Sliding(milliseconds(2000), milliseconds(1000)),
+        Session(milliseconds(1000))}) {
     StreamEnvironment env;
     auto collected = env.FromBatches(schema, batches)
                          .AssignTimestampsAndWatermarks(
@@ -269,17 +270,23 @@ TEST(WindowAggregateTest, KeyTableCompactionKeepsResultsExact) {
                          .Collect();
     ASSERT_TRUE(env.Execute().ok());
     auto table = collected->ToTable().ValueOrDie()->CombineChunks().ValueOrDie();
-    const int64_t windows_per_row = window.size_ms / window.slide_ms;
+    const bool session = window.kind == WindowKind::kSession;
+    const int64_t windows_per_row = session ? 1 : window.size_ms / window.slide_ms;
+    const int64_t size = session ? window.gap_ms : window.size_ms;
     ASSERT_EQ(table->num_rows(), kRows * windows_per_row) << window.ToString();
     auto keys = std::static_pointer_cast<arrow::Int64Array>(table->column(0)->chunk(0));
     auto starts = std::static_pointer_cast<arrow::Int64Array>(table->column(1)->chunk(0));
     auto counts = std::static_pointer_cast<arrow::Int64Array>(table->column(3)->chunk(0));
     std::map<int64_t, int64_t> windows_of_key;
     for (int64_t i = 0; i < table->num_rows(); ++i) {
-      // Key k (= its event time) lies in the windows starting in (k - size, k].
+      // Key k (= its event time) lies in the windows starting in (k - size, k]; its
+      // session is [k, k + gap).
       const int64_t k = keys->Value(i);
       ASSERT_LE(starts->Value(i), k) << window.ToString();
-      ASSERT_GT(starts->Value(i) + window.size_ms, k) << window.ToString();
+      ASSERT_GT(starts->Value(i) + size, k) << window.ToString();
+      if (session) {
+        ASSERT_EQ(starts->Value(i), k);
+      }
       ASSERT_EQ(counts->Value(i), 1);
       ++windows_of_key[k];
     }
