@@ -1,0 +1,279 @@
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "sabot/state/state_factory.h"
+#include "sabot/testing/arrow_testing.h"
+#include "sabot/testing/pipeline_testing.h"
+#include "sabot/types/key_groups.h"
+
+namespace sabot {
+namespace {
+
+constexpr int32_t kMaxParallelism = 128;
+
+// Runs every test on both backends.
+class KeyedStateTest : public ::testing::TestWithParam<StateBackendKind> {
+ protected:
+  void SetUp() override {
+    StateBackendConfig config;
+    config.kind = GetParam();
+    config.directory = directory_.Child("db");
+    auto backend =
+        KeyedStateBackend::Make(config, kMaxParallelism, {0, kMaxParallelism - 1});
+    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+    backend_ = std::move(*backend);
+    backend_->SetClock([this] { return now_; });
+  }
+
+  // A key with its own bytes; the key group does not depend on the bytes here.
+  StateKey Key(const std::string& bytes, int32_t key_group = 7) {
+    keys_.push_back(std::make_unique<std::string>(bytes));
+    return {key_group, *keys_.back()};
+  }
+
+  testing::TempDirectory directory_;
+  std::unique_ptr<KeyedStateBackend> backend_;
+  std::vector<std::unique_ptr<std::string>> keys_;
+  int64_t now_ = 1'000;
+};
+
+TEST_P(KeyedStateTest, ValueStateGetUpdateClear) {
+  auto state = MakeValueState<int64_t>(backend_.get(), {"count"}).ValueOrDie();
+  const StateKey a = Key("a"), b = Key("b"), a_other_group = Key("a", 9);
+  EXPECT_FALSE(state->Get(a).ValueOrDie().has_value());
+  ASSERT_TRUE(state->Update(a, 5).ok());
+  ASSERT_TRUE(state->Update(b, 7).ok());
+  ASSERT_TRUE(state->Update(a, 6).ok());
+  EXPECT_EQ(state->Get(a).ValueOrDie(), 6);
+  EXPECT_EQ(state->Get(b).ValueOrDie(), 7);
+  // The same bytes in another key group are another key.
+  EXPECT_FALSE(state->Get(a_other_group).ValueOrDie().has_value());
+  ASSERT_TRUE(state->Clear(a).ok());
+  EXPECT_FALSE(state->Get(a).ValueOrDie().has_value());
+  EXPECT_EQ(state->Get(b).ValueOrDie(), 7);
+
+  auto names = MakeValueState<std::string>(backend_.get(), {"name"}).ValueOrDie();
+  ASSERT_TRUE(names->Update(a, std::string("x\0y", 3)).ok());
+  EXPECT_EQ(names->Get(a).ValueOrDie(), std::string("x\0y", 3));
+}
+
+TEST_P(KeyedStateTest, MapStatePutGetRemoveEntriesClear) {
+  auto state = MakeMapState<std::string, double>(backend_.get(), {"prices"}).ValueOrDie();
+  const StateKey a = Key("a"), ab = Key("ab");
+  ASSERT_TRUE(state->Put(a, "x", 1.5).ok());
+  ASSERT_TRUE(state->Put(a, "y", 2.5).ok());
+  ASSERT_TRUE(state->Put(ab, "x", 9).ok());  // a key whose bytes extend another's
+  ASSERT_TRUE(state->Put(a, "x", 3.5).ok());
+  EXPECT_EQ(state->Get(a, "x").ValueOrDie(), 3.5);
+  EXPECT_FALSE(state->Get(a, "z").ValueOrDie().has_value());
+  auto entries = state->Entries(a).ValueOrDie();
+  std::sort(entries.begin(), entries.end());
+  EXPECT_EQ(entries,
+            (std::vector<std::pair<std::string, double>>{{"x", 3.5}, {"y", 2.5}}));
+  ASSERT_TRUE(state->Remove(a, "x").ok());
+  EXPECT_EQ(state->Entries(a).ValueOrDie().size(), 1u);
+  ASSERT_TRUE(state->Clear(a).ok());
+  EXPECT_TRUE(state->Entries(a).ValueOrDie().empty());
+  EXPECT_EQ(state->Get(ab, "x").ValueOrDie(), 9);
+}
+
+TEST_P(KeyedStateTest, ListReducingAndAggregatingState) {
+  const StateKey a = Key("a");
+  auto list = MakeListState<std::string>(backend_.get(), {"events"}).ValueOrDie();
+  ASSERT_TRUE(list->Add(a, "one").ok());
+  ASSERT_TRUE(list->Add(a, "two").ok());
+  EXPECT_EQ(list->Get(a).ValueOrDie(), (std::vector<std::string>{"one", "two"}));
+  ASSERT_TRUE(list->Update(a, {"three"}).ok());
+  EXPECT_EQ(list->Get(a).ValueOrDie(), (std::vector<std::string>{"three"}));
+  ASSERT_TRUE(list->Clear(a).ok());
+  EXPECT_TRUE(list->Get(a).ValueOrDie().empty());
+
+  auto max =
+      MakeReducingState<int64_t>(backend_.get(), {"max"}, [](int64_t x, int64_t y) {
+        return std::max(x, y);
+      }).ValueOrDie();
+  for (int64_t v : {4, 9, 2}) ASSERT_TRUE(max->Add(a, v).ok());
+  EXPECT_EQ(max->Get(a).ValueOrDie(), 9);
+
+  // Average over a (sum, count) accumulator encoded as a string for RocksDB.
+  AggregateFunction<double, std::string, double> average{
+      [] { return std::string(16, '\0'); },
+      [](std::string* acc, const double& v) {
+        double sum;
+        int64_t count;
+        std::memcpy(&sum, acc->data(), 8);
+        std::memcpy(&count, acc->data() + 8, 8);
+        sum += v;
+        ++count;
+        std::memcpy(acc->data(), &sum, 8);
+        std::memcpy(acc->data() + 8, &count, 8);
+      },
+      [](const std::string& acc) {
+        double sum;
+        int64_t count;
+        std::memcpy(&sum, acc.data(), 8);
+        std::memcpy(&count, acc.data() + 8, 8);
+        return sum / static_cast<double>(count);
+      }};
+  auto avg = MakeAggregatingState(backend_.get(), {"avg"}, average).ValueOrDie();
+  EXPECT_FALSE(avg->Get(a).ValueOrDie().has_value());
+  for (double v : {1.0, 2.0, 6.0}) ASSERT_TRUE(avg->Add(a, v).ok());
+  EXPECT_DOUBLE_EQ(*avg->Get(a).ValueOrDie(), 3.0);
+}
+
+TEST_P(KeyedStateTest, TtlExpiresAfterWriteUnlessRefreshedByRead) {
+  StateDescriptor on_write{"session",
+                           {/*ttl_ms=*/100, StateTtl::Update::kOnCreateAndWrite}};
+  StateDescriptor on_read{"seen", {/*ttl_ms=*/100, StateTtl::Update::kOnReadAndWrite}};
+  auto written = MakeValueState<int64_t>(backend_.get(), on_write).ValueOrDie();
+  auto read = MakeValueState<int64_t>(backend_.get(), on_read).ValueOrDie();
+  const StateKey a = Key("a");
+  ASSERT_TRUE(written->Update(a, 1).ok());
+  ASSERT_TRUE(read->Update(a, 1).ok());
+  now_ += 60;
+  EXPECT_TRUE(written->Get(a).ValueOrDie().has_value());
+  EXPECT_TRUE(read->Get(a).ValueOrDie().has_value());  // refreshes to now
+  now_ += 60;  // 120 ms after the write, 60 ms after the read
+  EXPECT_FALSE(written->Get(a).ValueOrDie().has_value());
+  EXPECT_TRUE(read->Get(a).ValueOrDie().has_value());
+  now_ += 100;
+  EXPECT_FALSE(read->Get(a).ValueOrDie().has_value());
+  // A write after expiry starts a fresh entry.
+  ASSERT_TRUE(written->Update(a, 2).ok());
+  EXPECT_EQ(written->Get(a).ValueOrDie(), 2);
+
+  auto map = MakeMapState<int64_t, int64_t>(backend_.get(), {"map", {100}}).ValueOrDie();
+  ASSERT_TRUE(map->Put(a, 1, 10).ok());
+  now_ += 50;
+  ASSERT_TRUE(map->Put(a, 2, 20).ok());
+  now_ += 60;  // entry 1 expired, entry 2 not
+  EXPECT_EQ(map->Entries(a).ValueOrDie(),
+            (std::vector<std::pair<int64_t, int64_t>>{{2, 20}}));
+}
+
+TEST_P(KeyedStateTest, BackgroundCleanupRemovesExpiredEntries) {
+  auto state = MakeValueState<int64_t>(backend_.get(), {"ttl", {100}}).ValueOrDie();
+  auto kept = MakeValueState<int64_t>(backend_.get(), {"kept"}).ValueOrDie();
+  std::vector<StateKey> keys;
+  for (int i = 0; i < 500; ++i) {
+    std::ostringstream name;
+    name << "k" << i;
+    keys.push_back(Key(name.str(), i % kMaxParallelism));
+    ASSERT_TRUE(state->Update(keys.back(), i).ok());
+    ASSERT_TRUE(kept->Update(keys.back(), i).ok());
+  }
+  now_ += 200;
+  for (int round = 0; round < 100; ++round)
+    ASSERT_TRUE(backend_->CleanupExpired(1000).ok());
+  // Look underneath the TTL check: the entries must be gone from storage, not merely
+  // hidden on access.
+  if (GetParam() == StateBackendKind::kRocksDb) {
+    auto* rocks = static_cast<RocksDbBackend*>(backend_.get());
+    RocksStateCodec ttl_codec(rocks, rocks->ColumnFamily({"ttl", {100}}).ValueOrDie(),
+                              {});
+    RocksStateCodec kept_codec(rocks, rocks->ColumnFamily({"kept"}).ValueOrDie(), {});
+    std::string value;
+    for (const StateKey& key : keys) {
+      EXPECT_FALSE(rocks->Get(ttl_codec.cf(), ttl_codec.Key(key), &value).ValueOrDie());
+      EXPECT_TRUE(rocks->Get(kept_codec.cf(), kept_codec.Key(key), &value).ValueOrDie());
+    }
+  } else {
+    auto* heap = static_cast<HeapBackend*>(backend_.get());
+    // Cleaning again finds nothing more to remove.
+    EXPECT_EQ(heap->CleanupExpired(100000).ValueOrDie(), 0);
+  }
+  for (const StateKey& key : keys) {
+    EXPECT_FALSE(state->Get(key).ValueOrDie().has_value());
+    EXPECT_TRUE(kept->Get(key).ValueOrDie().has_value());
+  }
+}
+
+TEST_P(KeyedStateTest, KeyOutsideTheBackendsRangeIsAnError) {
+  StateBackendConfig config;
+  config.kind = GetParam();
+  config.directory = directory_.Child("ranged");
+  auto backend = KeyedStateBackend::Make(config, kMaxParallelism, {0, 63}).ValueOrDie();
+  auto state = MakeValueState<int64_t>(backend.get(), {"v"}).ValueOrDie();
+  auto status = state->Update(Key("a", 64), 1);
+  ASSERT_TRUE(status.IsInvalid());
+  EXPECT_NE(status.message().find("key group 64"), std::string::npos);
+}
+
+TEST_P(KeyedStateTest, OneNameOneType) {
+  ASSERT_TRUE(MakeValueState<int64_t>(backend_.get(), {"v"}).ok());
+  if (GetParam() == StateBackendKind::kMemory) {
+    auto other = MakeValueState<std::string>(backend_.get(), {"v"});
+    ASSERT_FALSE(other.ok());
+    EXPECT_NE(other.status().message().find("another type"), std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyedStateTest,
+                         ::testing::Values(StateBackendKind::kMemory,
+                                           StateBackendKind::kRocksDb),
+                         [](const auto& info) {
+                           return info.param == StateBackendKind::kMemory ? "Memory"
+                                                                          : "RocksDb";
+                         });
+
+TEST(RocksDbBackendTest, ConfigurationErrorsSayWhatToChange) {
+  StateBackendConfig config;
+  config.kind = StateBackendKind::kRocksDb;
+  auto missing = KeyedStateBackend::Make(config, kMaxParallelism, {0, 127});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("directory"), std::string::npos);
+
+  testing::TempDirectory directory;
+  std::filesystem::create_directories(directory.Child("used"));
+  std::ofstream(directory.Child("used/file")) << "x";
+  config.directory = directory.Child("used");
+  auto used = KeyedStateBackend::Make(config, kMaxParallelism, {0, 127});
+  ASSERT_FALSE(used.ok());
+  EXPECT_NE(used.status().message().find("not empty"), std::string::npos);
+}
+
+TEST(KeyGroupRangeTest, RangesPartitionKeyGroupsLikeTheExchange) {
+  for (int32_t parallelism : {1, 3, 4, 7, 128}) {
+    std::vector<int> owner(kMaxParallelism, -1);
+    for (int32_t s = 0; s < parallelism; ++s) {
+      auto range = KeyGroupRange::ForSubtask(kMaxParallelism, parallelism, s);
+      for (int32_t g = range.first; g <= range.last; ++g) owner[g] = s;
+    }
+    for (int32_t g = 0; g < kMaxParallelism; ++g) {
+      EXPECT_EQ(owner[g], SubtaskForKeyGroup(g, kMaxParallelism, parallelism))
+          << "key group " << g << " at parallelism " << parallelism;
+    }
+  }
+}
+
+TEST(KeyEncoderTest, EqualKeysEncodeEquallyAndRouteLikeKeyBy) {
+  auto schema = arrow::schema({arrow::field("city", arrow::utf8()),
+                               arrow::field("id", arrow::int64()),
+                               arrow::field("x", arrow::float64())});
+  auto batch = testing::BatchFromJson(schema, R"([
+    ["Paris", 1, 0.5], ["Rome", 1, 0.5], ["Paris", 1, 9.0], [null, 1, 0.0], ["Paris", 2, 0]
+  ])");
+  auto encoder = KeyEncoder::Make(*schema, {0, 1}, kMaxParallelism).ValueOrDie();
+  ASSERT_TRUE(encoder.Encode(*batch).ok());
+  EXPECT_EQ(encoder.key(0).bytes, encoder.key(2).bytes);
+  EXPECT_NE(encoder.key(0).bytes, encoder.key(1).bytes);
+  EXPECT_NE(encoder.key(0).bytes, encoder.key(3).bytes);
+  EXPECT_NE(encoder.key(0).bytes, encoder.key(4).bytes);
+  std::vector<uint64_t> hashes;
+  ASSERT_TRUE(HashKeyColumns(*batch, {0, 1}, &hashes).ok());
+  for (int64_t i = 0; i < batch->num_rows(); ++i) {
+    EXPECT_EQ(encoder.key(i).key_group, KeyGroupForHash(hashes[i], kMaxParallelism));
+  }
+  // "Paris", 1: valid flag, length 5, bytes, valid flag, little-endian 1.
+  EXPECT_EQ(encoder.key(0).bytes, std::string("\1\5\0\0\0Paris\1\1\0\0\0\0\0\0\0", 19));
+}
+
+}  // namespace
+}  // namespace sabot

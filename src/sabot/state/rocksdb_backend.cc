@@ -1,0 +1,173 @@
+#include "sabot/state/rocksdb_backend.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+#include <map>
+
+namespace sabot {
+namespace {
+
+Status FromRocks(const rocksdb::Status& status, const char* what) {
+  if (status.ok()) return Status::OK();
+  return Status::IOError("RocksDB ", what, ": ", status.ToString());
+}
+
+// Drops entries whose time stamp (the first 8 bytes of the value) is older than the TTL.
+class TtlCompactionFilter : public rocksdb::CompactionFilter {
+ public:
+  TtlCompactionFilter(int64_t ttl_ms, std::function<int64_t()> clock)
+      : ttl_ms_(ttl_ms), clock_(std::move(clock)) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    if (value.size() < sizeof(int64_t)) return false;
+    int64_t touched;
+    std::memcpy(&touched, value.data(), sizeof(touched));
+    return clock_() - touched >= ttl_ms_;
+  }
+  const char* Name() const override { return "sabot.TtlCompactionFilter"; }
+
+ private:
+  int64_t ttl_ms_;
+  std::function<int64_t()> clock_;
+};
+
+}  // namespace
+
+struct RocksDbBackend::Impl {
+  std::string directory;
+  rocksdb::Options options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  std::vector<std::unique_ptr<TtlCompactionFilter>> filters;
+  std::vector<bool> has_ttl;
+  std::map<std::string, int> family_of_state;
+  rocksdb::ReadOptions read;
+  rocksdb::WriteOptions write;
+};
+
+RocksDbBackend::RocksDbBackend(int32_t max_parallelism, KeyGroupRange range)
+    : KeyedStateBackend(max_parallelism, range), impl_(std::make_unique<Impl>()) {}
+
+RocksDbBackend::~RocksDbBackend() {
+  if (impl_->db) {
+    for (auto* family : impl_->families) {
+      impl_->db->DestroyColumnFamilyHandle(family).PermitUncheckedError();
+    }
+    impl_->db->Close().PermitUncheckedError();
+  }
+}
+
+Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
+    const StateBackendConfig& config, int32_t max_parallelism, KeyGroupRange range) {
+  if (config.directory.empty()) {
+    return Status::Invalid(
+        "the RocksDB state backend needs a directory: set StateBackendConfig.directory");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(config.directory, error);
+  if (error) {
+    return Status::IOError("cannot create state directory '", config.directory,
+                           "': ", error.message());
+  }
+  if (!std::filesystem::is_empty(config.directory)) {
+    return Status::Invalid("state directory '", config.directory,
+                           "' is not empty; each subtask needs a fresh directory");
+  }
+  std::unique_ptr<RocksDbBackend> backend(new RocksDbBackend(max_parallelism, range));
+  Impl& impl = *backend->impl_;
+  impl.directory = config.directory;
+  impl.options.create_if_missing = true;
+  impl.options.write_buffer_size = static_cast<size_t>(config.write_buffer_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(config.block_cache_bytes));
+  impl.options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Durability comes from checkpoints, not from a log of every write.
+  impl.write.disableWAL = true;
+  rocksdb::DB* db = nullptr;
+  ARROW_RETURN_NOT_OK(
+      FromRocks(rocksdb::DB::Open(impl.options, config.directory, &db), "open"));
+  impl.db.reset(db);
+  return std::unique_ptr<KeyedStateBackend>(std::move(backend));
+}
+
+Result<int> RocksDbBackend::ColumnFamily(const StateDescriptor& descriptor) {
+  auto it = impl_->family_of_state.find(descriptor.name);
+  if (it != impl_->family_of_state.end()) return it->second;
+  rocksdb::ColumnFamilyOptions options(impl_->options);
+  if (descriptor.ttl.ttl_ms > 0) {
+    impl_->filters.push_back(std::make_unique<TtlCompactionFilter>(
+        descriptor.ttl.ttl_ms, [this] { return Now(); }));
+    options.compaction_filter = impl_->filters.back().get();
+  }
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  ARROW_RETURN_NOT_OK(FromRocks(
+      impl_->db->CreateColumnFamily(options, descriptor.name, &handle), "create state"));
+  impl_->families.push_back(handle);
+  impl_->has_ttl.push_back(descriptor.ttl.ttl_ms > 0);
+  const int index = static_cast<int>(impl_->families.size()) - 1;
+  impl_->family_of_state.emplace(descriptor.name, index);
+  return index;
+}
+
+Result<bool> RocksDbBackend::Get(int cf, std::string_view key, std::string* value) {
+  const rocksdb::Status status = impl_->db->Get(
+      impl_->read, impl_->families[cf], rocksdb::Slice(key.data(), key.size()), value);
+  if (status.IsNotFound()) return false;
+  ARROW_RETURN_NOT_OK(FromRocks(status, "get"));
+  return true;
+}
+
+Status RocksDbBackend::Put(int cf, std::string_view key, std::string_view value) {
+  return FromRocks(impl_->db->Put(impl_->write, impl_->families[cf],
+                                  rocksdb::Slice(key.data(), key.size()),
+                                  rocksdb::Slice(value.data(), value.size())),
+                   "put");
+}
+
+Status RocksDbBackend::Delete(int cf, std::string_view key) {
+  return FromRocks(impl_->db->Delete(impl_->write, impl_->families[cf],
+                                     rocksdb::Slice(key.data(), key.size())),
+                   "delete");
+}
+
+Status RocksDbBackend::Scan(
+    int cf, std::string_view prefix,
+    const std::function<Status(std::string_view, std::string_view)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(impl_->read, impl_->families[cf]));
+  const rocksdb::Slice start(prefix.data(), prefix.size());
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    ARROW_RETURN_NOT_OK(visit(std::string_view(it->key().data(), it->key().size()),
+                              std::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+Status RocksDbBackend::DeletePrefix(int cf, std::string_view prefix) {
+  std::vector<std::string> keys;
+  ARROW_RETURN_NOT_OK(Scan(cf, prefix, [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return Status::OK();
+  }));
+  for (const auto& key : keys) ARROW_RETURN_NOT_OK(Delete(cf, key));
+  return Status::OK();
+}
+
+Result<int64_t> RocksDbBackend::CleanupExpired(int64_t) {
+  for (size_t i = 0; i < impl_->families.size(); ++i) {
+    if (!impl_->has_ttl[i]) continue;
+    rocksdb::CompactRangeOptions options;
+    ARROW_RETURN_NOT_OK(
+        FromRocks(impl_->db->CompactRange(options, impl_->families[i], nullptr, nullptr),
+                  "compact"));
+  }
+  return 0;
+}
+
+}  // namespace sabot

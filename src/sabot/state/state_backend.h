@@ -1,0 +1,75 @@
+// Keyed state backends: where the state of one operator subtask lives. The memory
+// backend keeps typed values in hash maps per key group (fast, bounded by RAM); the
+// RocksDB backend keeps encoded values on local disk (bounded by disk; one column family
+// per state, key-group-prefixed keys). Both cover the key groups a subtask owns, and the
+// same state code runs on either (state_factory.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sabot/common/status.h"
+#include "sabot/state/keyed_state.h"
+
+namespace sabot {
+
+enum class StateBackendKind { kMemory, kRocksDb };
+
+struct StateBackendConfig {
+  StateBackendKind kind = StateBackendKind::kMemory;
+  /// RocksDB: directory of this subtask's instance (created; must be empty or absent).
+  std::string directory;
+  /// RocksDB: LRU block cache and per-column-family write buffer sizes.
+  int64_t block_cache_bytes = int64_t{64} << 20;
+  int64_t write_buffer_bytes = int64_t{32} << 20;
+};
+
+/// Key groups [first, last] owned by a subtask.
+struct KeyGroupRange {
+  int32_t first = 0;
+  int32_t last = 0;
+  bool Contains(int32_t key_group) const {
+    return key_group >= first && key_group <= last;
+  }
+  int32_t size() const { return last - first + 1; }
+  /// The range Flink assigns to `subtask` of `parallelism` (see SubtaskForKeyGroup).
+  static KeyGroupRange ForSubtask(int32_t max_parallelism, int32_t parallelism,
+                                  int32_t subtask);
+};
+
+class KeyedStateBackend {
+ public:
+  static Result<std::unique_ptr<KeyedStateBackend>> Make(const StateBackendConfig& config,
+                                                         int32_t max_parallelism,
+                                                         KeyGroupRange range);
+  virtual ~KeyedStateBackend() = default;
+
+  virtual StateBackendKind kind() const = 0;
+  int32_t max_parallelism() const { return max_parallelism_; }
+  const KeyGroupRange& range() const { return range_; }
+
+  /// The clock TTL is measured with (wall-clock ms); tests substitute their own.
+  void SetClock(std::function<int64_t()> clock) { clock_ = std::move(clock); }
+  int64_t Now() const { return clock_(); }
+
+  /// A background cleanup step: removes expired entries, at most about `budget` of them
+  /// (memory) or by compacting the column families of states with TTL (RocksDB, whose
+  /// compaction filter drops expired entries). Returns the number removed, if known.
+  virtual Result<int64_t> CleanupExpired(int64_t budget) = 0;
+
+  /// An error naming the key group when `key` is outside this backend's range.
+  Status CheckKeyGroup(const StateKey& key) const;
+
+ protected:
+  KeyedStateBackend(int32_t max_parallelism, KeyGroupRange range);
+
+ private:
+  int32_t max_parallelism_;
+  KeyGroupRange range_;
+  std::function<int64_t()> clock_;
+};
+
+}  // namespace sabot
