@@ -4,6 +4,7 @@
 // CleanupExpired().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,21 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "sabot/state/bytes_map.h"
 #include "sabot/state/keyed_state.h"
 #include "sabot/state/state_backend.h"
 
 namespace sabot {
-
-struct StateKeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view bytes) const {
-    return std::hash<std::string_view>{}(bytes);
-  }
-};
-struct StateKeyEqual {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
 
 class HeapTableBase {
  public:
@@ -81,57 +72,96 @@ class HeapTable : public HeapTableBase {
   /// The live entry of `key`, or null; an expired entry is removed.
   Entry* Find(const StateKey& key) {
     auto& map = maps_[key.key_group - backend_->range().first];
-    auto it = map.find(key.bytes);
-    if (it == map.end()) return nullptr;
-    if (ttl_.ttl_ms > 0) {
-      const int64_t now = backend_->Now();
-      if (now - it->second.touched >= ttl_.ttl_ms) {
-        map.erase(it);
-        return nullptr;
-      }
-      if (ttl_.update == StateTtl::Update::kOnReadAndWrite) it->second.touched = now;
+    Entry* entry = map.Find(key.bytes);
+    if (entry == nullptr || ttl_.ttl_ms <= 0) return entry;
+    const int64_t now = backend_->Now();
+    if (now - entry->touched >= ttl_.ttl_ms) {
+      map.Erase(key.bytes);
+      return nullptr;
     }
-    return &it->second;
+    if (ttl_.update == StateTtl::Update::kOnReadAndWrite) entry->touched = now;
+    return entry;
   }
 
   /// The entry of `key`, created empty if absent (or expired), marked as written.
   Entry& Upsert(const StateKey& key) {
     auto& map = maps_[key.key_group - backend_->range().first];
-    auto it = map.find(key.bytes);
-    if (it == map.end()) {
-      it = map.emplace(std::string(key.bytes), Entry{}).first;
-    } else if (ttl_.ttl_ms > 0 && backend_->Now() - it->second.touched >= ttl_.ttl_ms) {
-      it->second = Entry{};
+    bool inserted;
+    Entry& entry = map.FindOrInsert(key.bytes, &inserted);
+    if (ttl_.ttl_ms > 0) {
+      const int64_t now = backend_->Now();
+      if (!inserted && now - entry.touched >= ttl_.ttl_ms) entry = Entry{};
+      entry.touched = now;
     }
-    if (ttl_.ttl_ms > 0) it->second.touched = backend_->Now();
-    return it->second;
+    return entry;
   }
 
   void Erase(const StateKey& key) {
-    auto& map = maps_[key.key_group - backend_->range().first];
-    auto it = map.find(key.bytes);
-    if (it != map.end()) map.erase(it);
+    maps_[key.key_group - backend_->range().first].Erase(key.bytes);
+  }
+
+  /// Calls fn(i, entry or null) for each of `count` keys. Keys are hashed and their
+  /// slots prefetched a few keys ahead, so that cache misses overlap instead of
+  /// following one another.
+  template <typename Fn>
+  void FindBatch(const StateKey* keys, int64_t count, Fn&& fn) {
+    hashes_.resize(count);
+    for (int64_t i = 0; i < count; ++i) hashes_[i] = BytesMap<Entry>::Hash(keys[i].bytes);
+    const int64_t first = backend_->range().first;
+    for (int64_t i = 0; i < std::min<int64_t>(kPrefetchDistance, count); ++i) {
+      maps_[keys[i].key_group - first].Prefetch(hashes_[i]);
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      if (i + kPrefetchDistance < count) {
+        const StateKey& ahead = keys[i + kPrefetchDistance];
+        maps_[ahead.key_group - first].Prefetch(hashes_[i + kPrefetchDistance]);
+      }
+      auto& map = maps_[keys[i].key_group - first];
+      Entry* entry = map.Find(keys[i].bytes, hashes_[i]);
+      if (entry != nullptr && ttl_.ttl_ms > 0) entry = Find(keys[i]);  // TTL rules
+      fn(i, entry);
+    }
+  }
+
+  /// Upserts `count` keys like Upsert(), prefetching ahead; fn(i, entry) writes.
+  template <typename Fn>
+  void UpsertBatch(const StateKey* keys, int64_t count, Fn&& fn) {
+    if (ttl_.ttl_ms > 0) {
+      for (int64_t i = 0; i < count; ++i) fn(i, Upsert(keys[i]));
+      return;
+    }
+    hashes_.resize(count);
+    for (int64_t i = 0; i < count; ++i) hashes_[i] = BytesMap<Entry>::Hash(keys[i].bytes);
+    const int64_t first = backend_->range().first;
+    for (int64_t i = 0; i < std::min<int64_t>(kPrefetchDistance, count); ++i) {
+      maps_[keys[i].key_group - first].Prefetch(hashes_[i]);
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      if (i + kPrefetchDistance < count) {
+        const StateKey& ahead = keys[i + kPrefetchDistance];
+        maps_[ahead.key_group - first].Prefetch(hashes_[i + kPrefetchDistance]);
+      }
+      bool inserted;
+      fn(i, maps_[keys[i].key_group - first].FindOrInsert(keys[i].bytes, hashes_[i],
+                                                          &inserted));
+    }
   }
 
   int64_t CleanupExpired(int64_t now, int64_t budget) override {
     if (ttl_.ttl_ms <= 0) return 0;
     int64_t removed = 0;
     int64_t visited = 0;
-    // Walks buckets from a cursor so that each call does bounded work.
+    // Walks slots from a cursor so that each call does bounded work.
     for (size_t groups = 0; groups <= maps_.size() && visited < budget; ++groups) {
       auto& map = maps_[cursor_group_];
-      while (cursor_bucket_ < map.bucket_count() && visited < budget) {
-        std::vector<std::string> expired;
-        for (auto it = map.begin(cursor_bucket_); it != map.end(cursor_bucket_); ++it) {
-          ++visited;
-          if (now - it->second.touched >= ttl_.ttl_ms) expired.push_back(it->first);
-        }
-        for (const auto& key : expired) map.erase(key);
-        removed += static_cast<int64_t>(expired.size());
-        ++cursor_bucket_;
+      for (; cursor_slot_ < map.capacity() && visited < budget;
+           ++cursor_slot_, ++visited) {
+        removed += map.EraseSlotIf(cursor_slot_, [&](const Entry& entry) {
+          return now - entry.touched >= ttl_.ttl_ms;
+        });
       }
-      if (cursor_bucket_ >= map.bucket_count()) {
-        cursor_bucket_ = 0;
+      if (cursor_slot_ >= map.capacity()) {
+        cursor_slot_ = 0;
         cursor_group_ = (cursor_group_ + 1) % maps_.size();
       }
     }
@@ -141,9 +171,12 @@ class HeapTable : public HeapTableBase {
  private:
   HeapBackend* backend_;
   StateTtl ttl_;
-  std::vector<std::unordered_map<std::string, Entry, StateKeyHash, StateKeyEqual>> maps_;
+  static constexpr int64_t kPrefetchDistance = 8;
+
+  std::vector<BytesMap<Entry>> maps_;  // by key group - range().first
+  std::vector<uint64_t> hashes_;       // reused by the batch calls
   size_t cursor_group_ = 0;
-  size_t cursor_bucket_ = 0;
+  size_t cursor_slot_ = 0;
 };
 
 template <typename T>
@@ -167,8 +200,28 @@ class HeapValueState : public ValueState<T> {
     table_->Erase(key);
     return Status::OK();
   }
+  Status GetBatch(const StateKey* keys, int64_t count,
+                  std::optional<T>* values) override {
+    ARROW_RETURN_NOT_OK(CheckKeyGroups(keys, count));
+    table_->FindBatch(keys, count, [&](int64_t i, typename HeapTable<T>::Entry* entry) {
+      values[i] = entry == nullptr ? std::optional<T>() : std::optional<T>(entry->value);
+    });
+    return Status::OK();
+  }
+  Status UpdateBatch(const StateKey* keys, int64_t count, const T* values) override {
+    ARROW_RETURN_NOT_OK(CheckKeyGroups(keys, count));
+    table_->UpsertBatch(keys, count, [&](int64_t i, typename HeapTable<T>::Entry& entry) {
+      entry.value = values[i];
+    });
+    return Status::OK();
+  }
 
  private:
+  Status CheckKeyGroups(const StateKey* keys, int64_t count) const {
+    for (int64_t i = 0; i < count; ++i)
+      ARROW_RETURN_NOT_OK(backend_->CheckKeyGroup(keys[i]));
+    return Status::OK();
+  }
   HeapTable<T>* table_;
   HeapBackend* backend_;
 };

@@ -46,6 +46,20 @@ class ValueState {
   virtual Result<std::optional<T>> Get(const StateKey& key) = 0;
   virtual Status Update(const StateKey& key, const T& value) = 0;
   virtual Status Clear(const StateKey& key) = 0;
+
+  /// The values of `count` keys (a batch's rows): backends overlap the lookups
+  /// (prefetching, RocksDB MultiGet), which is much faster than one Get per key.
+  virtual Status GetBatch(const StateKey* keys, int64_t count, std::optional<T>* values) {
+    for (int64_t i = 0; i < count; ++i) {
+      ARROW_ASSIGN_OR_RAISE(values[i], Get(keys[i]));
+    }
+    return Status::OK();
+  }
+  /// Sets the values of `count` keys, in order (a key listed twice keeps the last).
+  virtual Status UpdateBatch(const StateKey* keys, int64_t count, const T* values) {
+    for (int64_t i = 0; i < count; ++i) ARROW_RETURN_NOT_OK(Update(keys[i], values[i]));
+    return Status::OK();
+  }
 };
 
 template <typename K, typename V>

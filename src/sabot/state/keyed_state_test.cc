@@ -64,6 +64,34 @@ TEST_P(KeyedStateTest, ValueStateGetUpdateClear) {
   EXPECT_EQ(names->Get(a).ValueOrDie(), std::string("x\0y", 3));
 }
 
+TEST_P(KeyedStateTest, BatchedAccessMatchesSingleAccess) {
+  auto batched =
+      MakeValueState<int64_t>(backend_.get(), {"batched", {1000}}).ValueOrDie();
+  auto single = MakeValueState<int64_t>(backend_.get(), {"single", {1000}}).ValueOrDie();
+  std::vector<StateKey> keys;
+  std::vector<int64_t> values;
+  for (int i = 0; i < 3000; ++i) {
+    std::ostringstream name;
+    name << "key" << (i % 1700);  // repeated keys: the last value wins
+    keys.push_back(Key(name.str(), (i * 7) % kMaxParallelism));
+    values.push_back(i);
+  }
+  // Key groups of repeated bytes must agree for them to be the same key.
+  for (int i = 1700; i < 3000; ++i) keys[i].key_group = keys[i - 1700].key_group;
+  ASSERT_TRUE(batched->UpdateBatch(keys.data(), 2000, values.data()).ok());
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(single->Update(keys[i], values[i]).ok());
+  now_ += 500;
+  std::vector<std::optional<int64_t>> got(3000);
+  ASSERT_TRUE(batched->GetBatch(keys.data(), 3000, got.data()).ok());
+  for (int i = 0; i < 3000; ++i) {
+    EXPECT_EQ(got[i], single->Get(keys[i]).ValueOrDie()) << i;
+    EXPECT_TRUE(got[i].has_value());
+  }
+  now_ += 600;  // past the TTL: batched reads see nothing either
+  ASSERT_TRUE(batched->GetBatch(keys.data(), 3000, got.data()).ok());
+  for (const auto& value : got) EXPECT_FALSE(value.has_value());
+}
+
 TEST_P(KeyedStateTest, MapStatePutGetRemoveEntriesClear) {
   auto state = MakeMapState<std::string, double>(backend_.get(), {"prices"}).ValueOrDie();
   const StateKey a = Key("a"), ab = Key("ab");

@@ -3,9 +3,11 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 
 #include <filesystem>
 #include <map>
@@ -86,7 +88,12 @@ Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
   impl.options.write_buffer_size = static_cast<size_t>(config.write_buffer_bytes);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(config.block_cache_bytes));
+  // State is read by point lookups: bloom filters on SST files and on the memtable let
+  // a lookup skip files (and memtable levels) that cannot hold the key.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   impl.options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  impl.options.memtable_whole_key_filtering = true;
+  impl.options.memtable_prefix_bloom_size_ratio = 0.05;
   // Durability comes from checkpoints, not from a log of every write.
   impl.write.disableWAL = true;
   rocksdb::DB* db = nullptr;
@@ -134,6 +141,36 @@ Status RocksDbBackend::Delete(int cf, std::string_view key) {
   return FromRocks(impl_->db->Delete(impl_->write, impl_->families[cf],
                                      rocksdb::Slice(key.data(), key.size())),
                    "delete");
+}
+
+Status RocksDbBackend::MultiGet(int cf, const std::vector<std::string>& keys,
+                                std::vector<std::string>* values,
+                                std::vector<uint8_t>* found) {
+  const size_t count = keys.size();
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> pinned(count);
+  std::vector<rocksdb::Status> statuses(count);
+  impl_->db->MultiGet(impl_->read, impl_->families[cf], count, slices.data(),
+                      pinned.data(), statuses.data());
+  values->resize(count);
+  found->assign(count, 0);
+  for (size_t i = 0; i < count; ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    ARROW_RETURN_NOT_OK(FromRocks(statuses[i], "multi-get"));
+    (*values)[i].assign(pinned[i].data(), pinned[i].size());
+    (*found)[i] = 1;
+  }
+  return Status::OK();
+}
+
+Status RocksDbBackend::PutBatch(int cf, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& values) {
+  rocksdb::WriteBatch batch;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ARROW_RETURN_NOT_OK(
+        FromRocks(batch.Put(impl_->families[cf], keys[i], values[i]), "batch put"));
+  }
+  return FromRocks(impl_->db->Write(impl_->write, &batch), "write batch");
 }
 
 Status RocksDbBackend::Scan(

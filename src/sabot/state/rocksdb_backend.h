@@ -42,6 +42,12 @@ class RocksDbBackend : public KeyedStateBackend {
   Result<bool> Get(int cf, std::string_view key, std::string* value);
   Status Put(int cf, std::string_view key, std::string_view value);
   Status Delete(int cf, std::string_view key);
+  /// Looks `keys` up in one MultiGet; found[i] tells whether values[i] was filled.
+  Status MultiGet(int cf, const std::vector<std::string>& keys,
+                  std::vector<std::string>* values, std::vector<uint8_t>* found);
+  /// Writes all pairs in one write batch.
+  Status PutBatch(int cf, const std::vector<std::string>& keys,
+                  const std::vector<std::string>& values);
   /// Calls `visit(key, value)` for every entry whose key starts with `prefix`.
   Status Scan(int cf, std::string_view prefix,
               const std::function<Status(std::string_view, std::string_view)>& visit);
@@ -101,6 +107,14 @@ class RocksStateCodec {
     return std::optional<std::string_view>(stored);
   }
 
+  /// `payload` as stored: preceded by the current time when the state has a TTL.
+  std::string Stamp(std::string_view payload) const {
+    std::string stored;
+    if (ttl_.ttl_ms > 0) StateCodec<int64_t>::Append(backend_->Now(), &stored);
+    stored.append(payload);
+    return stored;
+  }
+
   /// Writes `payload` stamped with the current time when the state has a TTL.
   Status Write(std::string_view key, std::string_view payload) {
     if (ttl_.ttl_ms <= 0) return backend_->Put(cf_, key, payload);
@@ -143,10 +157,46 @@ class RocksValueState : public ValueState<T> {
     ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(key));
     return codec_.backend()->Delete(codec_.cf(), codec_.Key(key));
   }
+  Status GetBatch(const StateKey* keys, int64_t count,
+                  std::optional<T>* values) override {
+    ARROW_RETURN_NOT_OK(EncodeKeys(keys, count));
+    ARROW_RETURN_NOT_OK(
+        codec_.backend()->MultiGet(codec_.cf(), batch_keys_, &batch_values_, &found_));
+    for (int64_t i = 0; i < count; ++i) {
+      values[i].reset();
+      if (!found_[i]) continue;
+      ARROW_ASSIGN_OR_RAISE(auto payload,
+                            codec_.Unwrap(batch_keys_[i], batch_values_[i]));
+      if (!payload) continue;
+      ARROW_ASSIGN_OR_RAISE(values[i], DecodeStateValue<T>(*payload));
+    }
+    return Status::OK();
+  }
+  Status UpdateBatch(const StateKey* keys, int64_t count, const T* values) override {
+    ARROW_RETURN_NOT_OK(EncodeKeys(keys, count));
+    batch_values_.resize(count);
+    for (int64_t i = 0; i < count; ++i) {
+      payload_.clear();
+      StateCodec<T>::Append(values[i], &payload_);
+      batch_values_[i] = codec_.Stamp(payload_);
+    }
+    return codec_.backend()->PutBatch(codec_.cf(), batch_keys_, batch_values_);
+  }
 
  private:
+  Status EncodeKeys(const StateKey* keys, int64_t count) {
+    batch_keys_.resize(count);
+    for (int64_t i = 0; i < count; ++i) {
+      ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(keys[i]));
+      batch_keys_[i] = codec_.Key(keys[i]);
+    }
+    return Status::OK();
+  }
   RocksStateCodec codec_;
   std::string payload_;
+  std::vector<std::string> batch_keys_;
+  std::vector<std::string> batch_values_;
+  std::vector<uint8_t> found_;
 };
 
 template <typename K, typename V>
