@@ -4,7 +4,7 @@
 // (int64 → double) entries, 4 per key (MapState). The RocksDB instance lives in a fresh
 // directory under the system temp directory with its default 64 MB block cache.
 //
-// Usage: state_benchmark [memory operations (default 20000000)]
+// Usage: state_benchmark [memory operations (default 20000000)] [keys (default 100000)]
 #include <sabot/common/time.h>
 #include <sabot/state/state_factory.h>
 
@@ -20,7 +20,8 @@
 namespace {
 
 constexpr int32_t kMaxParallelism = 128;
-constexpr int64_t kKeys = 100'000;
+// Distinct keys (second argument); 100 K by default.
+int64_t kKeys = 100'000;
 
 struct Measurement {
   std::string backend;
@@ -142,6 +143,7 @@ arrow::Status Run(sabot::StateBackendKind kind, int64_t operations, const Keys& 
 
 int main(int argc, char** argv) {
   const int64_t operations = argc > 1 ? std::atoll(argv[1]) : 20'000'000;
+  if (argc > 2) kKeys = std::atoll(argv[2]);
   const Keys keys = MakeKeys();
   std::vector<Measurement> results;
   for (auto kind :

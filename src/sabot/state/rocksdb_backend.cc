@@ -4,8 +4,10 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -37,6 +39,29 @@ class TtlCompactionFilter : public rocksdb::CompactionFilter {
  private:
   int64_t ttl_ms_;
   std::function<int64_t()> clock_;
+};
+
+// The prefix of a state key is its StateKey part: key group, length and key bytes
+// (without a MapState user key). Hashing the memtable by it makes a point lookup a hash
+// probe plus a search among that key's entries instead of a search of the whole
+// memtable, and a MapState scan reads one hash bucket.
+class StateKeyPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "sabot.StateKeyPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), kHeader + Length(key));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= kHeader && key.size() >= kHeader + Length(key);
+  }
+
+ private:
+  static constexpr size_t kHeader = 6;  // key group (2) + length (4)
+  static size_t Length(const rocksdb::Slice& key) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(key.data());
+    return static_cast<size_t>(bytes[2]) << 24 | static_cast<size_t>(bytes[3]) << 16 |
+           static_cast<size_t>(bytes[4]) << 8 | static_cast<size_t>(bytes[5]);
+  }
 };
 
 }  // namespace
@@ -94,6 +119,9 @@ Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
   impl.options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   impl.options.memtable_whole_key_filtering = true;
   impl.options.memtable_prefix_bloom_size_ratio = 0.05;
+  impl.options.prefix_extractor = std::make_shared<StateKeyPrefix>();
+  impl.options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory());
+  impl.options.allow_concurrent_memtable_write = false;
   // Durability comes from checkpoints, not from a log of every write.
   impl.write.disableWAL = true;
   rocksdb::DB* db = nullptr;
