@@ -9,6 +9,7 @@
 
 #include "sabot/common/time.h"
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/state/state_codec.h"
 
 namespace sabot {
 
@@ -140,6 +141,34 @@ class GeneratorReader : public SourceReader {
 
   Status Open() override {
     start_nanos_ = MonotonicNanos();
+    return Status::OK();
+  }
+
+  // Position: the next batch index and the rows emitted, with the layout that gives
+  // batch indices their meaning (subtask, parallelism, batch size).
+  Result<std::string> SnapshotPosition() override {
+    std::string position;
+    for (int64_t value : {next_batch_, emitted_rows_, int64_t{subtask_},
+                          int64_t{parallelism_}, batch_size_}) {
+      StateCodec<int64_t>::Append(value, &position);
+    }
+    return position;
+  }
+
+  Status RestorePosition(const std::string& position) override {
+    std::string_view in = position;
+    int64_t values[5];
+    for (int64_t& value : values) {
+      ARROW_ASSIGN_OR_RAISE(value, StateCodec<int64_t>::Read(&in));
+    }
+    if (values[2] != subtask_ || values[3] != parallelism_ || values[4] != batch_size_) {
+      return Status::Invalid(
+          "generator position was taken at subtask ", values[2], "/", values[3],
+          " with batches of ", values[4],
+          " rows; restore it with the same parallelism and batch size");
+    }
+    next_batch_ = values[0];
+    emitted_rows_ = values[1];
     return Status::OK();
   }
 

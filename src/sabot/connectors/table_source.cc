@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/state/state_codec.h"
 #include "sabot/types/schemas.h"
 
 namespace sabot {
@@ -43,6 +44,26 @@ class TableReader : public SourceReader {
     auto batch = options_.batches()[next_ % num_batches];
     next_ += step_;
     return batch;
+  }
+
+  // Position: the index of the next batch (this subtask reads every step-th batch).
+  Result<std::string> SnapshotPosition() override {
+    std::string position;
+    StateCodec<int64_t>::Append(next_, &position);
+    StateCodec<int64_t>::Append(step_, &position);
+    return position;
+  }
+
+  Status RestorePosition(const std::string& position) override {
+    std::string_view in = position;
+    ARROW_ASSIGN_OR_RAISE(int64_t next, StateCodec<int64_t>::Read(&in));
+    ARROW_ASSIGN_OR_RAISE(int64_t step, StateCodec<int64_t>::Read(&in));
+    if (step != step_) {
+      return Status::Invalid("in-memory source position was taken at parallelism ", step,
+                             "; restore it at the same parallelism");
+    }
+    next_ = next;
+    return Status::OK();
   }
 
  private:

@@ -15,10 +15,61 @@ Result<std::shared_ptr<Job>> Job::Start(std::shared_ptr<const LogicalPlan> plan,
   ARROW_ASSIGN_OR_RAISE(PhysicalPlan physical,
                         BuildPhysicalPlan(*plan, *registry, options.channel_capacity));
   std::shared_ptr<Job> job(new Job(std::move(plan), std::move(physical)));
+  if (!options.checkpoints.directory.empty()) {
+    ARROW_RETURN_NOT_OK(job->PrepareCheckpoints(options.checkpoints));
+  }
   for (auto& task : job->physical_.tasks) {
     job->threads_.emplace_back(&Job::RunTask, job.get(), task.get());
   }
+  if (job->coordinator_) job->coordinator_->Start();
   return job;
+}
+
+Status Job::PrepareCheckpoints(const CheckpointConfig& config) {
+  CheckpointConfig with_metadata = config;
+  for (const PlanNode& node : plan_->nodes()) {
+    with_metadata.metadata[node.name] = std::to_string(node.parallelism);
+  }
+  int64_t first_id = 1;
+  if (config.restore) {
+    ARROW_ASSIGN_OR_RAISE(auto storage,
+                          CheckpointStorage::Open(config.directory, config.retain));
+    ARROW_ASSIGN_OR_RAISE(auto latest, storage->Latest(&skipped_));
+    if (latest) {
+      for (const PlanNode& node : plan_->nodes()) {
+        auto it = latest->metadata.find(node.name);
+        if (it != latest->metadata.end() &&
+            it->second != std::to_string(node.parallelism)) {
+          return Status::NotImplemented(
+              "checkpoint ", latest->id, " ran '", node.name, "' at parallelism ",
+              it->second, ", the job now at ", node.parallelism,
+              ": restore at the same parallelism (rescaling comes with savepoints)");
+        }
+      }
+      for (auto& task : physical_.tasks) {
+        std::vector<std::string> names;
+        if (task->source_node) {
+          names.push_back(Task::PositionFileName(*task->source_node, task->subtask()));
+        }
+        for (const ChainedOperator& chained : task->chain) {
+          names.push_back(Task::StateFileName(*chained.node, task->subtask()));
+        }
+        for (const std::string& name : names) {
+          if (latest->files.count(name) == 0) continue;
+          ARROW_ASSIGN_OR_RAISE(std::string bytes, storage->ReadFile(*latest, name));
+          task->restore_files.emplace(name, std::move(bytes));
+        }
+      }
+      restored_checkpoint_ = latest->id;
+      first_id = latest->id + 1;
+    }
+  }
+  std::vector<Task*> tasks;
+  for (auto& task : physical_.tasks) tasks.push_back(task.get());
+  ARROW_ASSIGN_OR_RAISE(coordinator_,
+                        CheckpointCoordinator::Make(with_metadata, tasks, first_id));
+  for (Task* task : tasks) task->coordinator = coordinator_.get();
+  return Status::OK();
 }
 
 Job::~Job() {
@@ -70,6 +121,7 @@ Status Job::Wait() {
   std::lock_guard<std::mutex> wait_lock(wait_mutex_);
   if (joined_) return final_status_;
   for (auto& thread : threads_) thread.join();
+  if (coordinator_) coordinator_->Stop();
   std::lock_guard<std::mutex> lock(mutex_);
   joined_ = true;
   if (!first_error_.ok()) {

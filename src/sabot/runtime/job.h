@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sabot/plan/logical_plan.h"
+#include "sabot/runtime/checkpoint_coordinator.h"
 #include "sabot/runtime/node_metrics.h"
 #include "sabot/runtime/physical_plan.h"
 
@@ -23,6 +24,8 @@ struct JobOptions {
   int channel_capacity = 4;
   /// Registry of operator and source factories; null means the built-in one.
   const OperatorRegistry* registry = nullptr;
+  /// Checkpoints (off unless a directory is set) and restore on start.
+  CheckpointConfig checkpoints;
 };
 
 class Job {
@@ -46,13 +49,24 @@ class Job {
 
   const LogicalPlan& plan() const { return *plan_; }
 
+  /// The checkpoint coordinator, or null when checkpoints are off.
+  CheckpointCoordinator* checkpoints() { return coordinator_.get(); }
+  /// The checkpoint the job restored (0: none), and why newer ones were skipped.
+  int64_t restored_checkpoint() const { return restored_checkpoint_; }
+  const std::vector<std::string>& skipped_checkpoints() const { return skipped_; }
+
  private:
   explicit Job(std::shared_ptr<const LogicalPlan> plan, PhysicalPlan physical);
   void RunTask(Task* task);
   void Fail(const Status& status);
 
+  Status PrepareCheckpoints(const CheckpointConfig& config);
+
   std::shared_ptr<const LogicalPlan> plan_;
   PhysicalPlan physical_;
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
+  int64_t restored_checkpoint_ = 0;
+  std::vector<std::string> skipped_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   Status first_error_;

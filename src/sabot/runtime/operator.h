@@ -78,6 +78,20 @@ class Operator {
   /// Processing time reached a time requested with ProcessingTimeService.
   virtual Status OnProcessingTime(int64_t now_ms) { return Status::OK(); }
 
+  /// Checkpoint `checkpoint_id`'s barrier has passed this operator: returns its state
+  /// as bytes (empty for stateless operators). Called on the task thread; keep it short
+  /// (copy, do not upload: the coordinator writes the bytes).
+  virtual Result<std::string> SnapshotState(int64_t checkpoint_id) {
+    return std::string();
+  }
+
+  /// Restores the state a SnapshotState() returned, after Open() and before any input.
+  virtual Status RestoreState(const std::string& state) { return Status::OK(); }
+
+  /// Checkpoint `checkpoint_id` is durable in every task (two-phase-commit sinks commit
+  /// what they pre-committed for it).
+  virtual Status NotifyCheckpointComplete(int64_t checkpoint_id) { return Status::OK(); }
+
   /// All inputs have ended: emit what is buffered, flush files. Output is still open.
   virtual Status Finish() { return Status::OK(); }
 

@@ -36,6 +36,19 @@ class SourceReader {
 
   /// Releases resources; also called after failure or cancellation.
   virtual Status Close() { return Status::OK(); }
+
+  /// The reader's position (what it has emitted so far) as bytes, for a checkpoint
+  /// taken between two Next() calls. Sources that cannot replay do not override it, and
+  /// a job with checkpoints then fails with this error.
+  virtual Result<std::string> SnapshotPosition() {
+    return Status::NotImplemented(
+        "this source cannot record its position, so the job cannot be checkpointed");
+  }
+
+  /// Continues from a position SnapshotPosition() returned (after Open()).
+  virtual Status RestorePosition(const std::string& position) {
+    return Status::NotImplemented("this source cannot restore a position");
+  }
 };
 
 }  // namespace sabot

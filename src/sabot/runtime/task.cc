@@ -109,6 +109,7 @@ Status Task::Annotate(const Status& status, const PlanNode* node) const {
 
 Status Task::Run(const std::function<void(const Status&)>& on_failure) {
   Status status = reader ? RunSource() : RunGate();
+  if (coordinator != nullptr) coordinator->TaskFinished();
   if (!status.ok()) on_failure(status);
   Status closed = CloseAll();
   return status.ok() ? closed : status;
@@ -142,9 +143,74 @@ Status Task::CloseAll() {
   return first;
 }
 
+std::string Task::StateFileName(const PlanNode& node, int subtask) {
+  return node.name + "-" + std::to_string(subtask) + ".state";
+}
+
+std::string Task::PositionFileName(const PlanNode& node, int subtask) {
+  return node.name + "-" + std::to_string(subtask) + ".position";
+}
+
+Result<TaskSnapshot> Task::SnapshotChain(int64_t id) {
+  TaskSnapshot snapshot;
+  if (reader) {
+    auto position = reader->SnapshotPosition();
+    ARROW_RETURN_NOT_OK(Annotate(position.status(), source_node));
+    snapshot.emplace_back(PositionFileName(*source_node, subtask_), std::move(*position));
+  }
+  for (ChainedOperator& chained : chain) {
+    auto state = chained.op->SnapshotState(id);
+    ARROW_RETURN_NOT_OK(Annotate(state.status(), chained.node));
+    if (!state->empty()) {
+      snapshot.emplace_back(StateFileName(*chained.node, subtask_), std::move(*state));
+    }
+  }
+  return snapshot;
+}
+
+void Task::Acknowledge(int64_t id, Result<TaskSnapshot> snapshot) {
+  if (snapshot.ok()) {
+    coordinator->Acknowledge(id, std::move(*snapshot));
+  } else {
+    coordinator->Decline(id, snapshot.status());
+  }
+}
+
+Status Task::TriggerCheckpoint(int64_t id) {
+  Acknowledge(id, SnapshotChain(id));
+  for (auto& writer : writers) ARROW_RETURN_NOT_OK(writer->EmitBarrier(id));
+  return Status::OK();
+}
+
+Status Task::NotifyCheckpointComplete(int64_t id) {
+  for (ChainedOperator& chained : chain) {
+    ARROW_RETURN_NOT_OK(Annotate(chained.op->NotifyCheckpointComplete(id), chained.node));
+  }
+  return Status::OK();
+}
+
+Status Task::RestoreChain() {
+  if (restore_files.empty()) return Status::OK();
+  if (reader) {
+    auto it = restore_files.find(PositionFileName(*source_node, subtask_));
+    if (it != restore_files.end()) {
+      ARROW_RETURN_NOT_OK(Annotate(reader->RestorePosition(it->second), source_node));
+    }
+  }
+  for (ChainedOperator& chained : chain) {
+    auto it = restore_files.find(StateFileName(*chained.node, subtask_));
+    if (it != restore_files.end()) {
+      ARROW_RETURN_NOT_OK(Annotate(chained.op->RestoreState(it->second), chained.node));
+    }
+  }
+  restore_files.clear();
+  return Status::OK();
+}
+
 Status Task::RunSource() {
   ARROW_RETURN_NOT_OK(Annotate(reader->Open(), source_node));
   ARROW_RETURN_NOT_OK(OpenChain());
+  ARROW_RETURN_NOT_OK(RestoreChain());
   while (true) {
     ARROW_RETURN_NOT_OK(gate_->RunPendingActions());
     auto next = reader->Next();
@@ -164,6 +230,7 @@ Status Task::RunSource() {
 
 Status Task::RunGate() {
   ARROW_RETURN_NOT_OK(OpenChain());
+  ARROW_RETURN_NOT_OK(RestoreChain());
   ChainedOperator& head = chain.front();
   while (true) {
     ARROW_ASSIGN_OR_RAISE(GateEvent event, gate_->Next(NextTimer()));
@@ -185,6 +252,10 @@ Status Task::RunGate() {
             Annotate(head.op->ProcessIdleStatus(element.value != 0), head.node));
         break;
       case StreamElement::Kind::kBarrier:
+        // Aligned: every input delivered the barrier, so the chain's state reflects
+        // exactly the records before it.
+        if (coordinator != nullptr)
+          Acknowledge(element.value, SnapshotChain(element.value));
         for (auto& writer : writers)
           ARROW_RETURN_NOT_OK(writer->EmitBarrier(element.value));
         break;

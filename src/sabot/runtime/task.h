@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <queue>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "sabot/plan/logical_plan.h"
+#include "sabot/runtime/checkpoint_coordinator.h"
 #include "sabot/runtime/exchange.h"
 #include "sabot/runtime/input_gate.h"
 #include "sabot/runtime/node_metrics.h"
@@ -47,7 +49,14 @@ class Task {
   InputGate* gate() { return gate_.get(); }
   /// The processing-time service of chained operator `index`.
   ProcessingTimeService* TimerServiceFor(size_t index);
+
+  /// Source tasks, from the mailbox: record the reader's position and the chain's
+  /// state for checkpoint `id`, hand them to the coordinator, emit the barrier.
+  Status TriggerCheckpoint(int64_t id);
+  /// From the mailbox: checkpoint `id` is complete.
+  Status NotifyCheckpointComplete(int64_t id);
   const std::string& name() const { return name_; }
+  int subtask() const { return subtask_; }
 
   /// Configuration, set once by BuildTasks() before Run().
   const PlanNode* source_node = nullptr;
@@ -56,6 +65,14 @@ class Task {
   std::unique_ptr<Collector> source_output;
   std::vector<ChainedOperator> chain;
   std::vector<std::unique_ptr<ExchangeWriter>> writers;
+  /// Set by the job when checkpoints are on.
+  CheckpointCoordinator* coordinator = nullptr;
+  /// Snapshot files of a restored checkpoint that belong to this task, by file name.
+  std::map<std::string, std::string> restore_files;
+
+  /// Checkpoint file names of a node's subtask state and of a source's position.
+  static std::string StateFileName(const PlanNode& node, int subtask);
+  static std::string PositionFileName(const PlanNode& node, int subtask);
 
  private:
   Status RunSource();
@@ -64,6 +81,12 @@ class Task {
   Status FinishChain();
   Status CloseAll();
   Status Annotate(const Status& status, const PlanNode* node) const;
+  // Snapshots the chain (and the reader's position) for checkpoint `id`.
+  Result<TaskSnapshot> SnapshotChain(int64_t id);
+  // Hands a snapshot (or the failure to take it) to the coordinator.
+  void Acknowledge(int64_t id, Result<TaskSnapshot> snapshot);
+  // Restores the chain and the reader from restore_files.
+  Status RestoreChain();
   // Delivers processing-time callbacks that are due.
   Status FireTimers();
   int64_t NextTimer() const;

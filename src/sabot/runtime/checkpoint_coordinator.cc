@@ -1,0 +1,192 @@
+#include "sabot/runtime/checkpoint_coordinator.h"
+
+#include <chrono>
+
+#include "sabot/common/time.h"
+#include "sabot/runtime/task.h"
+
+namespace sabot {
+
+Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Make(
+    CheckpointConfig config, std::vector<Task*> tasks, int64_t first_id) {
+  if (config.interval_ms < 0 || config.timeout_ms <= 0 || config.max_concurrent < 1 ||
+      config.min_pause_ms < 0) {
+    return Status::Invalid(
+        "checkpoint settings need interval >= 0 ms (0: only on demand), timeout > 0 ms, "
+        "max concurrent >= 1 and min pause >= 0 ms");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto storage,
+                        CheckpointStorage::Open(config.directory, config.retain));
+  return std::unique_ptr<CheckpointCoordinator>(new CheckpointCoordinator(
+      std::move(config), std::move(tasks), std::move(storage), first_id));
+}
+
+CheckpointCoordinator::CheckpointCoordinator(CheckpointConfig config,
+                                             std::vector<Task*> tasks,
+                                             std::unique_ptr<CheckpointStorage> storage,
+                                             int64_t first_id)
+    : config_(std::move(config)),
+      tasks_(std::move(tasks)),
+      storage_(std::move(storage)),
+      next_id_(first_id) {}
+
+CheckpointCoordinator::~CheckpointCoordinator() { Stop(); }
+
+void CheckpointCoordinator::Start() {
+  thread_ = std::thread(&CheckpointCoordinator::Run, this);
+}
+
+void CheckpointCoordinator::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<int64_t> CheckpointCoordinator::Trigger() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (finished_) {
+    return Status::Invalid("cannot checkpoint: a task of the job has already ended");
+  }
+  if (static_cast<int>(pending_.size()) >= config_.max_concurrent) {
+    return Status::Invalid("cannot checkpoint: ", pending_.size(),
+                           " checkpoint(s) in flight (max concurrent ",
+                           config_.max_concurrent, ")");
+  }
+  const int64_t id = next_id_++;
+  ARROW_RETURN_NOT_OK(StartCheckpoint(id));
+  return id;
+}
+
+// Called with mutex_ held.
+Status CheckpointCoordinator::StartCheckpoint(int64_t id) {
+  ARROW_ASSIGN_OR_RAISE(auto writer, storage_->Begin(id));
+  Pending& pending = pending_[id];
+  pending.writer = std::move(writer);
+  pending.started_ms = WallClockMillis();
+  // Barriers start at the sources; the other tasks snapshot when they arrive.
+  for (Task* task : tasks_) {
+    if (!task->reader) continue;
+    task->gate()->Post([task, id] { return task->TriggerCheckpoint(id); });
+  }
+  return Status::OK();
+}
+
+void CheckpointCoordinator::Acknowledge(int64_t id, TaskSnapshot snapshot) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    acknowledgements_.emplace_back(id, std::move(snapshot));
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::Decline(int64_t id, const Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Abandon(id, status.ToString());
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::TaskFinished() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    finished_ = true;
+    while (!pending_.empty()) {
+      Abandon(pending_.begin()->first, "a task ended before the checkpoint completed");
+    }
+  }
+  changed_.notify_all();
+}
+
+// Called with mutex_ held.
+void CheckpointCoordinator::Abandon(int64_t id, const std::string& reason) {
+  if (pending_.erase(id) == 0) return;
+  std::string message = "checkpoint " + std::to_string(id) + " abandoned: " + reason;
+  failures_.push_back(message);
+  outcomes_[id] = Status::Invalid(message);
+  last_end_ms_ = WallClockMillis();
+}
+
+void CheckpointCoordinator::Run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  int64_t next_trigger = WallClockMillis() + config_.interval_ms;
+  while (!stopping_) {
+    // Acknowledgements: write the task's files (the asynchronous phase), and commit
+    // once every task has acknowledged.
+    while (!acknowledgements_.empty()) {
+      auto [id, snapshot] = std::move(acknowledgements_.front());
+      acknowledgements_.pop_front();
+      auto it = pending_.find(id);
+      if (it == pending_.end()) continue;  // abandoned meanwhile
+      Status status;
+      for (const auto& [name, bytes] : snapshot) {
+        status = it->second.writer->WriteFile(name, bytes);
+        if (!status.ok()) break;
+      }
+      if (!status.ok()) {
+        Abandon(id, status.ToString());
+        continue;
+      }
+      if (++it->second.acknowledged < tasks_.size()) continue;
+      auto completed = it->second.writer->Commit(config_.metadata);
+      if (!completed.ok()) {
+        Abandon(id, completed.status().ToString());
+        continue;
+      }
+      pending_.erase(it);
+      outcomes_[id] = Status::OK();
+      ++num_completed_;
+      last_end_ms_ = WallClockMillis();
+      for (Task* task : tasks_) {
+        task->gate()->Post([task, id] { return task->NotifyCheckpointComplete(id); });
+      }
+    }
+    const int64_t now = WallClockMillis();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      const int64_t id = it->first;
+      ++it;
+      if (now - pending_[id].started_ms >= config_.timeout_ms) {
+        Abandon(id, "not complete after " + std::to_string(config_.timeout_ms) + " ms");
+      }
+    }
+    if (config_.interval_ms > 0 && !finished_ && now >= next_trigger &&
+        static_cast<int>(pending_.size()) < config_.max_concurrent &&
+        now - last_end_ms_ >= config_.min_pause_ms) {
+      const int64_t id = next_id_++;
+      Status status = StartCheckpoint(id);
+      if (!status.ok()) {
+        failures_.push_back("checkpoint " + std::to_string(id) +
+                            " could not start: " + status.ToString());
+      }
+      next_trigger = now + config_.interval_ms;
+    }
+    changed_.notify_all();
+    changed_.wait_for(
+        lock, std::chrono::milliseconds(config_.interval_ms > 0
+                                            ? std::min<int64_t>(config_.interval_ms, 50)
+                                            : 50));
+  }
+}
+
+Status CheckpointCoordinator::WaitFor(int64_t id, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const bool done = changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                                      [&] { return outcomes_.count(id) > 0; });
+  if (!done) return Status::Invalid("checkpoint ", id, " did not finish in time");
+  return outcomes_[id];
+}
+
+int64_t CheckpointCoordinator::num_completed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return num_completed_;
+}
+
+std::vector<std::string> CheckpointCoordinator::failures() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failures_;
+}
+
+}  // namespace sabot

@@ -1,0 +1,113 @@
+// The checkpoint coordinator (Chandy–Lamport with aligned barriers, as in Flink):
+// every interval it asks each source task, through its mailbox, to record its position
+// and its chain's state and to emit barrier n downstream; every other task snapshots its
+// chain when barrier n has arrived on all its inputs (InputGate aligns them) and
+// forwards it. Tasks hand their snapshot bytes to the coordinator and go on at once;
+// the coordinator's own thread writes them to storage (the asynchronous part) and, when
+// every task has acknowledged, commits the manifest and tells every task that the
+// checkpoint is complete.
+//
+// Threads: Acknowledge() and TaskFinished() are called from task threads; the rest from
+// the job's owner.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "sabot/checkpoint/checkpoint_storage.h"
+#include "sabot/common/status.h"
+
+namespace sabot {
+
+class Task;
+
+struct CheckpointConfig {
+  /// Storage root; empty disables checkpoints.
+  std::string directory;
+  /// Time between the start of two checkpoints.
+  int64_t interval_ms = 1000;
+  /// A checkpoint not complete after this long is abandoned.
+  int64_t timeout_ms = 60'000;
+  /// Checkpoints in flight at once.
+  int max_concurrent = 1;
+  /// Least time between the end of one checkpoint and the start of the next.
+  int64_t min_pause_ms = 0;
+  /// Complete checkpoints kept on disk.
+  int retain = 3;
+  /// Restore the newest intact checkpoint of `directory` when the job starts.
+  bool restore = false;
+  /// Facts recorded in every checkpoint's manifest (the job's parallelism per node).
+  std::map<std::string, std::string> metadata;
+};
+
+/// The snapshot files of one task for one checkpoint: (file name, bytes).
+using TaskSnapshot = std::vector<std::pair<std::string, std::string>>;
+
+class CheckpointCoordinator {
+ public:
+  /// `first_id` continues the numbering after a restored checkpoint.
+  static Result<std::unique_ptr<CheckpointCoordinator>> Make(CheckpointConfig config,
+                                                             std::vector<Task*> tasks,
+                                                             int64_t first_id);
+  ~CheckpointCoordinator();
+
+  /// Starts periodic checkpoints (interval_ms > 0).
+  void Start();
+  /// Stops triggering and waits for the coordinator thread.
+  void Stop();
+
+  /// Starts a checkpoint now (if none is in flight beyond max_concurrent); returns its
+  /// id.
+  Result<int64_t> Trigger();
+  /// Waits until checkpoint `id` completed (OK) or was abandoned (the reason).
+  Status WaitFor(int64_t id, int64_t timeout_ms);
+
+  /// A task's snapshot for checkpoint `id`.
+  void Acknowledge(int64_t id, TaskSnapshot snapshot);
+  /// A task failed to snapshot: the checkpoint is abandoned with `status`.
+  void Decline(int64_t id, const Status& status);
+  /// A task has ended: checkpoints in flight and later ones can no longer complete.
+  void TaskFinished();
+
+  int64_t num_completed() const;
+  /// Reasons of abandoned checkpoints, oldest first.
+  std::vector<std::string> failures() const;
+
+ private:
+  struct Pending {
+    std::unique_ptr<CheckpointWriter> writer;
+    int64_t started_ms = 0;
+    size_t acknowledged = 0;
+  };
+  CheckpointCoordinator(CheckpointConfig config, std::vector<Task*> tasks,
+                        std::unique_ptr<CheckpointStorage> storage, int64_t first_id);
+  void Run();
+  Status StartCheckpoint(int64_t id);
+  void Abandon(int64_t id, const std::string& reason);
+
+  const CheckpointConfig config_;
+  const std::vector<Task*> tasks_;
+  std::unique_ptr<CheckpointStorage> storage_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::thread thread_;
+  bool stopping_ = false;
+  bool finished_ = false;  // a task ended
+  int64_t next_id_;
+  int64_t last_end_ms_ = 0;
+  std::map<int64_t, Pending> pending_;
+  std::deque<std::pair<int64_t, TaskSnapshot>> acknowledgements_;
+  std::map<int64_t, Status> outcomes_;  // completed (OK) or abandoned
+  int64_t num_completed_ = 0;
+  std::vector<std::string> failures_;
+};
+
+}  // namespace sabot

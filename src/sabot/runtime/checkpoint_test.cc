@@ -1,0 +1,187 @@
+// Checkpoints through a running job: barriers from the sources, snapshots acknowledged
+// by every task, the manifest committed, and a new job continuing from the positions a
+// checkpoint recorded.
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "sabot/api/stream_environment.h"
+#include "sabot/state/state_codec.h"
+#include "sabot/testing/pipeline_testing.h"
+
+namespace sabot {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int64_t kRows = 40'000;
+
+GeneratorConfig SlowSequence() {
+  GeneratorConfig config;
+  config.num_rows = kRows;
+  config.rows_per_second = 40'000;  // about a second
+  config.batch_size = 500;
+  config.columns = {{.name = "id", .kind = GeneratorColumn::Kind::kSequence}};
+  return config;
+}
+
+std::shared_ptr<const LogicalPlan> Plan(std::shared_ptr<CollectedBatches>* collected) {
+  StreamEnvironment env;
+  env.SetParallelism(2);
+  *collected = env.FromGenerator(SlowSequence())
+                   .Filter(col("id") >= 0)
+                   .Rebalance()
+                   .Select({col("id")})
+                   .Collect();
+  return env.BuildPlan().ValueOrDie();
+}
+
+std::set<int64_t> Ids(const CollectedBatches& collected) {
+  std::set<int64_t> ids;
+  for (const auto& batch : collected.batches()) {
+    auto column = std::static_pointer_cast<arrow::Int64Array>(batch->column(0));
+    for (int64_t i = 0; i < column->length(); ++i) ids.insert(column->Value(i));
+  }
+  return ids;
+}
+
+TEST(CheckpointTest, PeriodicCheckpointsCompleteAndRecordSourcePositions) {
+  testing::TempDirectory directory;
+  std::shared_ptr<CollectedBatches> collected;
+  JobOptions options;
+  options.checkpoints.directory = directory.Child("checkpoints");
+  options.checkpoints.interval_ms = 100;
+  options.checkpoints.retain = 100;
+  auto job = Job::Start(Plan(&collected), options).ValueOrDie();
+  ASSERT_TRUE(job->Wait().ok());
+  EXPECT_GE(job->checkpoints()->num_completed(), 3);
+
+  auto storage = CheckpointStorage::Open(options.checkpoints.directory, 100).ValueOrDie();
+  auto checkpoints = storage->List(nullptr).ValueOrDie();
+  ASSERT_GE(checkpoints.size(), 3u);
+  int64_t previous = -1;
+  for (const auto& checkpoint : checkpoints) {
+    // Both generator subtasks recorded a position; positions only move forward.
+    int64_t emitted = 0;
+    for (int subtask : {0, 1}) {
+      std::ostringstream name;
+      name << "generator#0-" << subtask << ".position";
+      auto bytes = storage->ReadFile(checkpoint, name.str()).ValueOrDie();
+      std::string_view in = bytes;
+      StateCodec<int64_t>::Read(&in).ValueOrDie();  // next batch
+      emitted += StateCodec<int64_t>::Read(&in).ValueOrDie();
+    }
+    EXPECT_GE(emitted, previous);
+    previous = emitted;
+    EXPECT_EQ(checkpoint.metadata.at("generator#0"), "2");
+  }
+}
+
+TEST(CheckpointTest, RestoredJobContinuesFromTheCheckpointedPositions) {
+  testing::TempDirectory directory;
+  JobOptions options;
+  options.checkpoints.directory = directory.Child("checkpoints");
+  options.checkpoints.interval_ms = 0;  // on demand
+  std::shared_ptr<CollectedBatches> first_rows;
+  auto first = Job::Start(Plan(&first_rows), options).ValueOrDie();
+  std::this_thread::sleep_for(milliseconds(300));
+  const int64_t id = first->checkpoints()->Trigger().ValueOrDie();
+  ASSERT_TRUE(first->checkpoints()->WaitFor(id, 10'000).ok());
+  first->Cancel();  // the "crash": everything after the checkpoint is lost
+  EXPECT_TRUE(first->Wait().IsCancelled());
+
+  auto storage = CheckpointStorage::Open(options.checkpoints.directory, 3).ValueOrDie();
+  auto checkpoint = storage->Latest(nullptr).ValueOrDie();
+  ASSERT_TRUE(checkpoint.has_value());
+  ASSERT_EQ(checkpoint->id, id);
+  // Rows before each subtask's recorded next batch were emitted before the barrier.
+  std::set<int64_t> before;
+  for (int subtask : {0, 1}) {
+    std::ostringstream name;
+    name << "generator#0-" << subtask << ".position";
+    auto bytes = storage->ReadFile(*checkpoint, name.str()).ValueOrDie();
+    std::string_view in = bytes;
+    const int64_t next_batch = StateCodec<int64_t>::Read(&in).ValueOrDie();
+    for (int64_t batch = subtask; batch < next_batch; batch += 2) {
+      for (int64_t row = batch * 500; row < (batch + 1) * 500 && row < kRows; ++row) {
+        before.insert(row);
+      }
+    }
+  }
+  ASSERT_FALSE(before.empty());
+  ASSERT_LT(static_cast<int64_t>(before.size()), kRows);
+  // Every row up to the barrier reached the sink of the first job.
+  const auto first_ids = Ids(*first_rows);
+  for (int64_t row : before) ASSERT_TRUE(first_ids.count(row)) << row;
+
+  options.checkpoints.restore = true;
+  std::shared_ptr<CollectedBatches> second_rows;
+  auto second = Job::Start(Plan(&second_rows), options).ValueOrDie();
+  EXPECT_EQ(second->restored_checkpoint(), id);
+  ASSERT_TRUE(second->Wait().ok());
+  // The restored job produces exactly the rest: nothing lost, nothing twice.
+  const auto second_ids = Ids(*second_rows);
+  EXPECT_EQ(static_cast<int64_t>(second_ids.size() + before.size()), kRows);
+  for (int64_t row : second_ids) EXPECT_EQ(before.count(row), 0u) << row;
+  EXPECT_EQ(second_rows->num_rows(), static_cast<int64_t>(second_ids.size()));
+}
+
+TEST(CheckpointTest, SourceWithoutPositionsAbandonsCheckpointsWithTheReason) {
+  testing::TempDirectory directory;
+  {
+    // Large enough that the file source is still reading when the checkpoint starts.
+    GeneratorConfig many = SlowSequence();
+    many.num_rows = 400'000;
+    many.rows_per_second = 0;
+    StreamEnvironment writer;
+    writer.FromGenerator(many).WriteJsonLines(directory.Child("input"));
+    ASSERT_TRUE(writer.Execute().ok());
+  }
+  StreamEnvironment env;
+  FileSourceConfig files;
+  files.format = FileFormat::kJsonLines;
+  files.path = directory.Child("input") + "/*.jsonl";
+  GeneratorConfig slow = SlowSequence();
+  auto stream = env.FromFiles(files).Union({env.FromGenerator(slow)});
+  stream.Blackhole();
+  JobOptions options;
+  options.checkpoints.directory = directory.Child("checkpoints");
+  options.checkpoints.interval_ms = 0;
+  auto job = Job::Start(env.BuildPlan().ValueOrDie(), options).ValueOrDie();
+  auto id = job->checkpoints()->Trigger();
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto status = job->checkpoints()->WaitFor(*id, 10'000);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cannot record its position"), std::string::npos)
+      << status.ToString();
+  EXPECT_NE(status.message().find("file_source"), std::string::npos) << status.ToString();
+  ASSERT_TRUE(job->Wait().ok());
+}
+
+TEST(CheckpointTest, RestoreAtAnotherParallelismIsRefusedWithWhatToDo) {
+  testing::TempDirectory directory;
+  JobOptions options;
+  options.checkpoints.directory = directory.Child("checkpoints");
+  options.checkpoints.interval_ms = 0;
+  std::shared_ptr<CollectedBatches> rows;
+  auto job = Job::Start(Plan(&rows), options).ValueOrDie();
+  const int64_t id = job->checkpoints()->Trigger().ValueOrDie();
+  ASSERT_TRUE(job->checkpoints()->WaitFor(id, 10'000).ok());
+  job->Cancel();
+  (void)job->Wait();
+
+  StreamEnvironment env;
+  env.SetParallelism(3);
+  env.FromGenerator(SlowSequence()).Filter(col("id") >= 0).Blackhole();
+  options.checkpoints.restore = true;
+  auto restored = Job::Start(env.BuildPlan().ValueOrDie(), options);
+  ASSERT_FALSE(restored.ok());
+  EXPECT_NE(restored.status().message().find("same parallelism"), std::string::npos)
+      << restored.status().ToString();
+}
+
+}  // namespace
+}  // namespace sabot
