@@ -4,10 +4,12 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "sabot/operators/aggregate/builtin_aggregators.h"
 #include "sabot/operators/aggregate/consumed_column.h"
+#include "sabot/state/state_codec.h"
 
 namespace sabot {
 
@@ -118,6 +120,36 @@ void AggregatorSet::Reset(const uint32_t* slots, int64_t count) {
     }
   }
   for (auto& aggregator : aggregators_) aggregator->Reset(slots, count);
+}
+
+Status AggregatorSet::Serialize(std::string* out) const {
+  for (const auto* values : {&rows_, &min_time_, &max_time_}) {
+    StateCodec<int64_t>::Append(static_cast<int64_t>(values->size()), out);
+    out->append(reinterpret_cast<const char*>(values->data()),
+                values->size() * sizeof(int64_t));
+  }
+  for (size_t a = 0; a < aggregators_.size(); ++a) {
+    Status status = aggregators_[a]->Serialize(out);
+    if (!status.ok()) {
+      return status.WithMessage("aggregate '", output_fields_[a]->name(),
+                                "': ", status.message());
+    }
+  }
+  return Status::OK();
+}
+
+Status AggregatorSet::Deserialize(std::string_view* in) {
+  for (auto* values : {&rows_, &min_time_, &max_time_}) {
+    ARROW_ASSIGN_OR_RAISE(int64_t size, StateCodec<int64_t>::Read(in));
+    const size_t bytes = static_cast<size_t>(size) * sizeof(int64_t);
+    if (size < 0 || in->size() < bytes)
+      return Status::IOError("aggregate state is truncated");
+    values->resize(size);
+    std::memcpy(values->data(), in->data(), bytes);
+    in->remove_prefix(bytes);
+  }
+  for (auto& aggregator : aggregators_) ARROW_RETURN_NOT_OK(aggregator->Deserialize(in));
+  return Status::OK();
 }
 
 Result<std::vector<std::shared_ptr<arrow::Array>>> AggregatorSet::Finish(

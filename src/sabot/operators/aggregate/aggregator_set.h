@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/type_fwd.h>
@@ -55,6 +57,10 @@ class AggregatorSet {
   /// Smallest and largest event time in `slot` (track_time_span only).
   int64_t min_time(uint32_t slot) const { return min_time_[slot]; }
   int64_t max_time(uint32_t slot) const { return max_time_[slot]; }
+
+  /// Appends / restores the state of every slot (checkpoints).
+  Status Serialize(std::string* out) const;
+  Status Deserialize(std::string_view* in);
 
   /// One result column per aggregate for `slots`, in the declared output types.
   Result<std::vector<std::shared_ptr<arrow::Array>>> Finish(const uint32_t* slots,

@@ -11,6 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "sabot/state/state_codec.h"
+
 namespace sabot {
 namespace {
 
@@ -83,6 +85,38 @@ Result<std::shared_ptr<arrow::Array>> BuildArray(const uint32_t* slots, int64_t 
   return builder.Finish();
 }
 
+// Checkpoint encoding of aggregator vectors: element count, then the elements
+// (StateCodec: arithmetic little-endian, strings length-prefixed).
+template <typename T>
+void AppendVector(const std::vector<T>& values, std::string* out) {
+  StateCodec<int64_t>::Append(static_cast<int64_t>(values.size()), out);
+  if constexpr (std::is_arithmetic_v<T>) {
+    out->append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  } else {
+    for (const T& value : values) StateCodec<T>::Append(value, out);
+  }
+}
+
+template <typename T>
+Status ReadVector(std::string_view* in, std::vector<T>* values) {
+  ARROW_ASSIGN_OR_RAISE(int64_t size, StateCodec<int64_t>::Read(in));
+  if (size < 0) return Status::IOError("corrupt aggregate state");
+  if constexpr (std::is_arithmetic_v<T>) {
+    const size_t bytes = static_cast<size_t>(size) * sizeof(T);
+    if (in->size() < bytes) return Status::IOError("aggregate state is truncated");
+    values->resize(size);
+    std::memcpy(values->data(), in->data(), bytes);
+    in->remove_prefix(bytes);
+  } else {
+    values->clear();
+    for (int64_t i = 0; i < size; ++i) {
+      ARROW_ASSIGN_OR_RAISE(T value, StateCodec<T>::Read(in));
+      values->push_back(std::move(value));
+    }
+  }
+  return Status::OK();
+}
+
 // Base for aggregators whose state is plain vectors: CRTP gives Merge the concrete
 // type without a virtual call per slot.
 template <typename Derived>
@@ -130,6 +164,15 @@ class CountAggregator : public VectorAggregator<CountAggregator> {
         [](uint32_t) { return true; });
   }
 
+  Status Serialize(std::string* out) const override {
+    AppendVector(counts_, out);
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_RETURN_NOT_OK(ReadVector(in, &counts_));
+    return Status::OK();
+  }
+
  private:
   const bool count_all_;
   std::vector<int64_t> counts_;
@@ -165,6 +208,17 @@ class SumAggregator : public VectorAggregator<SumAggregator<T>> {
     return BuildArray<T>(
         slots, count, [&](uint32_t s) { return sums_[s]; },
         [&](uint32_t s) { return has_value_[s] != 0; });
+  }
+
+  Status Serialize(std::string* out) const override {
+    AppendVector(sums_, out);
+    AppendVector(has_value_, out);
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_RETURN_NOT_OK(ReadVector(in, &sums_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &has_value_));
+    return Status::OK();
   }
 
  private:
@@ -217,6 +271,17 @@ class MinMaxAggregator : public VectorAggregator<MinMaxAggregator<T, kIsMin>> {
         [&](uint32_t s) { return has_value_[s] != 0; });
   }
 
+  Status Serialize(std::string* out) const override {
+    AppendVector(values_, out);
+    AppendVector(has_value_, out);
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_RETURN_NOT_OK(ReadVector(in, &values_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &has_value_));
+    return Status::OK();
+  }
+
  private:
   static T Identity() {
     return kIsMin ? std::numeric_limits<T>::max() : std::numeric_limits<T>::lowest();
@@ -260,6 +325,17 @@ class AvgAggregator : public VectorAggregator<AvgAggregator> {
         slots, count,
         [&](uint32_t s) { return sums_[s] / static_cast<double>(counts_[s]); },
         [&](uint32_t s) { return counts_[s] > 0; });
+  }
+
+  Status Serialize(std::string* out) const override {
+    AppendVector(sums_, out);
+    AppendVector(counts_, out);
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_RETURN_NOT_OK(ReadVector(in, &sums_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &counts_));
+    return Status::OK();
   }
 
  private:
@@ -324,6 +400,19 @@ class MomentsAggregator : public VectorAggregator<MomentsAggregator> {
         [&](uint32_t s) { return counts_[s] >= min_count; });
   }
 
+  Status Serialize(std::string* out) const override {
+    AppendVector(counts_, out);
+    AppendVector(means_, out);
+    AppendVector(m2_, out);
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_RETURN_NOT_OK(ReadVector(in, &counts_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &means_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &m2_));
+    return Status::OK();
+  }
+
  private:
   const bool integer_;
   const bool population_;
@@ -365,6 +454,21 @@ class FirstLastAggregator : public VectorAggregator<FirstLastAggregator<T, kIsFi
     return BuildArray<T>(
         slots, count, [&](uint32_t s) -> const T& { return values_[s]; },
         [&](uint32_t s) { return has_value_[s] != 0; });
+  }
+
+  Status Serialize(std::string* out) const override {
+    AppendVector(values_, out);
+    AppendVector(times_, out);
+    AppendVector(has_value_, out);
+    StateCodec<int64_t>::Append(sequence_, out);
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_RETURN_NOT_OK(ReadVector(in, &values_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &times_));
+    ARROW_RETURN_NOT_OK(ReadVector(in, &has_value_));
+    ARROW_ASSIGN_OR_RAISE(sequence_, StateCodec<int64_t>::Read(in));
+    return Status::OK();
   }
 
  private:
@@ -417,6 +521,25 @@ class CountDistinctAggregator : public VectorAggregator<CountDistinctAggregator<
     return BuildArray<int64_t>(
         slots, count, [&](uint32_t s) { return static_cast<int64_t>(sets_[s].size()); },
         [](uint32_t) { return true; });
+  }
+
+  Status Serialize(std::string* out) const override {
+    StateCodec<int64_t>::Append(static_cast<int64_t>(sets_.size()), out);
+    for (const auto& set : sets_) {
+      AppendVector(std::vector<Key>(set.begin(), set.end()), out);
+    }
+    return Status::OK();
+  }
+  Status Deserialize(std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(int64_t size, StateCodec<int64_t>::Read(in));
+    if (size < 0) return Status::IOError("corrupt aggregate state");
+    sets_.assign(size, {});
+    std::vector<Key> values;
+    for (auto& set : sets_) {
+      ARROW_RETURN_NOT_OK(ReadVector(in, &values));
+      set.insert(values.begin(), values.end());
+    }
+    return Status::OK();
   }
 
  private:

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "sabot/common/status.h"
 
@@ -45,6 +47,16 @@ class GroupedAggregator {
   /// Returns the result of each given slot, in order, leaving the state unchanged.
   virtual Result<std::shared_ptr<arrow::Array>> Finish(const uint32_t* slots,
                                                        int64_t count) const = 0;
+
+  /// Appends the state of every slot to `out` (checkpoints; a binary format of the
+  /// aggregator's choosing). Aggregators that do not override it cannot be checkpointed.
+  virtual Status Serialize(std::string* out) const {
+    return Status::NotImplemented("this aggregate cannot be checkpointed");
+  }
+  /// Replaces the state with one Serialize() wrote, consuming it from the front of `in`.
+  virtual Status Deserialize(std::string_view* in) {
+    return Status::NotImplemented("this aggregate cannot be restored");
+  }
 };
 
 }  // namespace sabot

@@ -3,8 +3,12 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <arrow/compute/row/grouper.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/api.h>
 
 #include <sstream>
+
+#include "sabot/state/state_codec.h"
 
 namespace sabot {
 
@@ -147,12 +151,18 @@ Result<std::vector<int64_t>> KeyTable::Compact(const std::vector<uint8_t>& live)
       kept.push_back(id);
     }
   }
-  // The kept keys' values, re-inserted into a fresh table in id order: a fresh table
-  // numbers distinct keys in order of appearance, so new ids are 0, 1, 2, ...
   ARROW_ASSIGN_OR_RAISE(auto columns,
                         Keys(kept.data(), static_cast<int64_t>(kept.size())));
+  ARROW_RETURN_NOT_OK(Load(columns));
+  return new_ids;
+}
+
+Status KeyTable::Load(const std::vector<std::shared_ptr<arrow::Array>>& columns) {
+  // A fresh table numbers distinct keys in order of appearance, so the rows get ids
+  // 0, 1, 2, ...
   ARROW_RETURN_NOT_OK(Reset());
-  if (kept.empty()) return new_ids;
+  const int64_t num_keys = columns.empty() ? 0 : columns[0]->length();
+  if (num_keys == 0) return Status::OK();
   arrow::FieldVector fields;
   std::vector<int> indices;
   for (size_t k = 0; k < columns.size(); ++k) {
@@ -161,14 +171,51 @@ Result<std::vector<int64_t>> KeyTable::Compact(const std::vector<uint8_t>& live)
     fields.push_back(arrow::field(name.str(), columns[k]->type()));
     indices.push_back(static_cast<int>(k));
   }
-  auto batch = arrow::RecordBatch::Make(arrow::schema(fields),
-                                        static_cast<int64_t>(kept.size()), columns);
+  auto batch = arrow::RecordBatch::Make(arrow::schema(fields), num_keys, columns);
   const std::vector<int> original = key_indices_;
   key_indices_ = indices;
   auto mapped = Map(*batch);
   key_indices_ = original;
-  ARROW_RETURN_NOT_OK(mapped.status());
-  return new_ids;
+  return mapped.status();
+}
+
+Status KeyTable::Serialize(std::string* out) {
+  std::vector<uint32_t> ids(size());
+  for (uint32_t id = 0; id < ids.size(); ++id) ids[id] = id;
+  ARROW_ASSIGN_OR_RAISE(auto columns, Keys(ids.data(), static_cast<int64_t>(ids.size())));
+  arrow::FieldVector fields;
+  for (size_t k = 0; k < columns.size(); ++k) {
+    std::ostringstream name;
+    name << "key" << k;
+    fields.push_back(arrow::field(name.str(), key_types_[k].GetSharedPtr()));
+  }
+  auto schema = arrow::schema(fields);
+  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(sink, schema));
+  ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(
+      *arrow::RecordBatch::Make(schema, static_cast<int64_t>(ids.size()), columns)));
+  ARROW_RETURN_NOT_OK(writer->Close());
+  ARROW_ASSIGN_OR_RAISE(auto buffer, sink->Finish());
+  StateCodec<std::string>::Append(buffer->ToString(), out);
+  return Status::OK();
+}
+
+Status KeyTable::Deserialize(std::string_view* in) {
+  ARROW_ASSIGN_OR_RAISE(std::string bytes, StateCodec<std::string>::Read(in));
+  auto input =
+      std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+  ARROW_ASSIGN_OR_RAISE(auto table, reader->ToTable());
+  ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  for (const auto& column : table->columns()) {
+    if (column->num_chunks() > 0) columns.push_back(column->chunk(0));
+  }
+  if (columns.size() != key_types_.size() && table->num_rows() > 0) {
+    return Status::IOError("key state has ", columns.size(), " columns, expected ",
+                           key_types_.size());
+  }
+  return Load(columns);
 }
 
 Result<std::vector<std::shared_ptr<arrow::Array>>> KeyTable::Keys(const uint32_t* ids,

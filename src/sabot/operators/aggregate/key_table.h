@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/type_fwd.h>
@@ -38,6 +40,11 @@ class KeyTable {
   /// Forgets every key; ids restart at 0.
   Status Reset();
 
+  /// Appends every key (in id order) as an Arrow IPC stream to `out` (checkpoints).
+  Status Serialize(std::string* out);
+  /// Replaces the table with the keys Serialize() wrote; ids are as they were.
+  Status Deserialize(std::string_view* in);
+
   /// Keeps only the keys with live[id] != 0, renumbered densely in their old order;
   /// returns the new id of every old id (-1 for a dropped key).
   Result<std::vector<int64_t>> Compact(const std::vector<uint8_t>& live);
@@ -45,6 +52,8 @@ class KeyTable {
  private:
   KeyTable() = default;
   Status MapIntegers(const arrow::ArrayData& column, uint32_t* ids);
+  // Resets the table, then adds `columns`' rows (distinct keys) as ids 0, 1, 2, ...
+  Status Load(const std::vector<std::shared_ptr<arrow::Array>>& columns);
   uint32_t NewIntegerId(int64_t value, uint64_t slot);
   void GrowIntegerTable();
 

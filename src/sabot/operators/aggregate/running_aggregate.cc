@@ -9,6 +9,7 @@
 #include "sabot/operators/aggregate/key_table.h"
 #include "sabot/runtime/operator.h"
 #include "sabot/runtime/operator_registry.h"
+#include "sabot/state/state_codec.h"
 #include "sabot/time/watermark_strategy.h"
 #include "sabot/types/key_groups.h"
 
@@ -87,6 +88,34 @@ class RunningAggregateOperator : public Operator {
   Status ProcessWatermark(int64_t watermark) override {
     if (options_.emit() == EmitMode::kOnWatermark) ARROW_RETURN_NOT_OK(EmitDirty());
     return output()->EmitWatermark(watermark);
+  }
+
+  // State: the keys (Arrow IPC), the aggregation state of every key, and the keys
+  // changed since the last emission.
+  Result<std::string> SnapshotState(int64_t) override {
+    std::string state;
+    ARROW_RETURN_NOT_OK(keys_->Serialize(&state));
+    ARROW_RETURN_NOT_OK(state_->Serialize(&state));
+    StateCodec<int64_t>::Append(static_cast<int64_t>(dirty_keys_.size()), &state);
+    for (uint32_t key : dirty_keys_) StateCodec<uint32_t>::Append(key, &state);
+    return state;
+  }
+
+  Status RestoreState(const std::string& bytes) override {
+    std::string_view in = bytes;
+    ARROW_RETURN_NOT_OK(keys_->Deserialize(&in));
+    ARROW_RETURN_NOT_OK(state_->Deserialize(&in));
+    ARROW_ASSIGN_OR_RAISE(int64_t num_dirty, StateCodec<int64_t>::Read(&in));
+    dirty_.assign(keys_->size(), 0);
+    dirty_keys_.clear();
+    for (int64_t i = 0; i < num_dirty; ++i) {
+      ARROW_ASSIGN_OR_RAISE(uint32_t key, StateCodec<uint32_t>::Read(&in));
+      if (key >= dirty_.size()) return Status::IOError("corrupt running aggregate state");
+      dirty_[key] = 1;
+      dirty_keys_.push_back(key);
+    }
+    if (!in.empty()) return Status::IOError("running aggregate state has trailing bytes");
+    return Status::OK();
   }
 
  private:
