@@ -1,6 +1,9 @@
 #include "sabot/operators/aggregate/keyed_aggregates.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "sabot/state/state_codec.h"
 
 namespace sabot {
 namespace {
@@ -58,6 +61,31 @@ void KeyedAggregates::Grow() {
     while (table_[i] != 0) i = (i + 1) & mask_;
     table_[i] = entry;
   }
+}
+
+Status KeyedAggregates::Serialize(std::string* out) const {
+  StateCodec<int64_t>::Append(static_cast<int64_t>(keys_.size()), out);
+  out->append(reinterpret_cast<const char*>(keys_.data()),
+              keys_.size() * sizeof(uint32_t));
+  return set_->Serialize(out);
+}
+
+Status KeyedAggregates::Deserialize(std::string_view* in) {
+  ARROW_ASSIGN_OR_RAISE(int64_t size, StateCodec<int64_t>::Read(in));
+  const size_t bytes = static_cast<size_t>(size) * sizeof(uint32_t);
+  if (size < 0 || in->size() < bytes) return Status::IOError("pane state is truncated");
+  keys_.resize(size);
+  std::memcpy(keys_.data(), in->data(), bytes);
+  in->remove_prefix(bytes);
+  size_t capacity = kInitialCapacity;
+  while (keys_.size() * 2 > capacity) capacity *= 2;
+  table_.assign(capacity, 0);
+  mask_ = capacity - 1;
+  std::vector<int64_t> identity(
+      keys_.empty() ? 0 : *std::max_element(keys_.begin(), keys_.end()) + 1);
+  for (size_t k = 0; k < identity.size(); ++k) identity[k] = static_cast<int64_t>(k);
+  RemapKeys(identity);
+  return set_->Deserialize(in);
 }
 
 void KeyedAggregates::RemapKeys(const std::vector<int64_t>& new_ids) {

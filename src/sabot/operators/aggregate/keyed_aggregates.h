@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "sabot/common/status.h"
@@ -35,6 +37,10 @@ class KeyedAggregates {
   const AggregatorSet& set() const { return *set_; }
   /// Local slot of `key`, or -1.
   int64_t Find(uint32_t key) const;
+
+  /// Appends / restores the keys and their aggregation state (checkpoints).
+  Status Serialize(std::string* out) const;
+  Status Deserialize(std::string_view* in);
 
   /// Renames every key k to new_ids[k] (after KeyTable::Compact; all keys here must
   /// have survived). Slots and their state stay as they are.
