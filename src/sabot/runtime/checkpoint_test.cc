@@ -40,6 +40,20 @@ std::shared_ptr<const LogicalPlan> Plan(std::shared_ptr<CollectedBatches>* colle
   return env.BuildPlan().ValueOrDie();
 }
 
+// Runs `plan` for 400 ms, takes a checkpoint, runs `after_ms` more and cancels the job
+// (the crash); returns the checkpoint's id.
+Result<int64_t> CheckpointThenCrash(std::shared_ptr<const LogicalPlan> plan,
+                                    const JobOptions& options, int64_t after_ms) {
+  ARROW_ASSIGN_OR_RAISE(auto job, Job::Start(std::move(plan), options));
+  std::this_thread::sleep_for(milliseconds(400));
+  ARROW_ASSIGN_OR_RAISE(int64_t id, job->checkpoints()->Trigger());
+  ARROW_RETURN_NOT_OK(job->checkpoints()->WaitFor(id, 10'000));
+  std::this_thread::sleep_for(milliseconds(after_ms));
+  job->Cancel();
+  (void)job->Wait();
+  return id;
+}
+
 std::set<int64_t> Ids(const CollectedBatches& collected) {
   std::set<int64_t> ids;
   for (const auto& batch : collected.batches()) {
@@ -154,12 +168,9 @@ TEST(CheckpointTest, RestoredAggregationStateMatchesAnUninterruptedRun) {
   // The reference: every row counted once, computed here row by row.
   std::map<std::string, std::pair<int64_t, int64_t>> expected;
   {
-    GeneratorConfig fast = config;
-    fast.rows_per_second = 0;
-    StreamEnvironment env;
-    auto rows = env.FromGenerator(fast).Collect();
-    ASSERT_TRUE(env.Execute().ok());
-    for (const auto& batch : rows->batches()) {
+    auto rows = testing::GeneratedRows(config);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    for (const auto& batch : *rows) {
       auto ids = std::static_pointer_cast<arrow::Int64Array>(batch->column(0));
       auto keys = std::static_pointer_cast<arrow::StringArray>(batch->column(1));
       for (int64_t i = 0; i < batch->num_rows(); ++i) {
@@ -174,13 +185,8 @@ TEST(CheckpointTest, RestoredAggregationStateMatchesAnUninterruptedRun) {
   options.checkpoints.directory = directory.Child("checkpoints");
   options.checkpoints.interval_ms = 0;
   std::shared_ptr<CollectedBatches> first_rows;
-  auto first = Job::Start(plan(&first_rows), options).ValueOrDie();
-  std::this_thread::sleep_for(milliseconds(400));
-  const int64_t id = first->checkpoints()->Trigger().ValueOrDie();
-  ASSERT_TRUE(first->checkpoints()->WaitFor(id, 10'000).ok());
-  std::this_thread::sleep_for(milliseconds(100));  // rows after the checkpoint: lost
-  first->Cancel();
-  (void)first->Wait();
+  // Rows after the checkpoint are lost with the first job.
+  const int64_t id = CheckpointThenCrash(plan(&first_rows), options, 100).ValueOrDie();
 
   options.checkpoints.restore = true;
   std::shared_ptr<CollectedBatches> second_rows;
@@ -237,12 +243,9 @@ TEST(CheckpointTest, RestoredWindowsMatchAnUninterruptedRun) {
   using Window = std::pair<std::string, int64_t>;  // key, window start
   std::map<Window, std::pair<int64_t, int64_t>> expected;
   {
-    GeneratorConfig fast = config;
-    fast.rows_per_second = 0;
-    StreamEnvironment env;
-    auto rows = env.FromGenerator(fast).Collect();
-    ASSERT_TRUE(env.Execute().ok());
-    for (const auto& batch : rows->batches()) {
+    auto rows = testing::GeneratedRows(config);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    for (const auto& batch : *rows) {
       auto keys = std::static_pointer_cast<arrow::StringArray>(batch->column(0));
       auto values = std::static_pointer_cast<arrow::Int64Array>(batch->column(1));
       auto times = std::static_pointer_cast<arrow::Int64Array>(batch->column(2));
@@ -275,12 +278,7 @@ TEST(CheckpointTest, RestoredWindowsMatchAnUninterruptedRun) {
   options.checkpoints.directory = directory.Child("checkpoints");
   options.checkpoints.interval_ms = 0;
   std::shared_ptr<CollectedBatches> first_rows;
-  auto first = Job::Start(plan(&first_rows), options).ValueOrDie();
-  std::this_thread::sleep_for(milliseconds(400));
-  const int64_t id = first->checkpoints()->Trigger().ValueOrDie();
-  ASSERT_TRUE(first->checkpoints()->WaitFor(id, 10'000).ok());
-  first->Cancel();
-  (void)first->Wait();
+  ASSERT_TRUE(CheckpointThenCrash(plan(&first_rows), options, 0).ok());
   // The window operator's watermark at the checkpoint: the first 8 bytes of its state.
   auto storage = CheckpointStorage::Open(options.checkpoints.directory, 3).ValueOrDie();
   auto checkpoint = storage->Latest(nullptr).ValueOrDie();

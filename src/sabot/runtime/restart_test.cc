@@ -74,12 +74,9 @@ TEST(RestartTest, FailedJobResumesFromItsCheckpointAndEndsWithExactTotals) {
   // rows before the checkpoint are counted once, from the restored state.
   std::map<std::string, std::pair<int64_t, int64_t>> expected, latest;
   {
-    GeneratorConfig fast = Input();
-    fast.rows_per_second = 0;
-    StreamEnvironment env;
-    auto rows = env.FromGenerator(fast).Collect();
-    ASSERT_TRUE(env.Execute().ok());
-    for (const auto& batch : rows->batches()) {
+    auto rows = testing::GeneratedRows(Input());
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    for (const auto& batch : *rows) {
       auto ids = std::static_pointer_cast<arrow::Int64Array>(batch->column(0));
       auto keys = std::static_pointer_cast<arrow::StringArray>(batch->column(1));
       for (int64_t i = 0; i < batch->num_rows(); ++i) {

@@ -100,27 +100,14 @@ class HeapTable : public HeapTableBase {
     maps_[key.key_group - backend_->range().first].Erase(key.bytes);
   }
 
-  /// Calls fn(i, entry or null) for each of `count` keys. Keys are hashed and their
-  /// slots prefetched a few keys ahead, so that cache misses overlap instead of
-  /// following one another.
+  /// Calls fn(i, entry or null) for each of `count` keys, prefetching ahead.
   template <typename Fn>
   void FindBatch(const StateKey* keys, int64_t count, Fn&& fn) {
-    hashes_.resize(count);
-    for (int64_t i = 0; i < count; ++i) hashes_[i] = BytesMap<Entry>::Hash(keys[i].bytes);
-    const int64_t first = backend_->range().first;
-    for (int64_t i = 0; i < std::min<int64_t>(kPrefetchDistance, count); ++i) {
-      maps_[keys[i].key_group - first].Prefetch(hashes_[i]);
-    }
-    for (int64_t i = 0; i < count; ++i) {
-      if (i + kPrefetchDistance < count) {
-        const StateKey& ahead = keys[i + kPrefetchDistance];
-        maps_[ahead.key_group - first].Prefetch(hashes_[i + kPrefetchDistance]);
-      }
-      auto& map = maps_[keys[i].key_group - first];
-      Entry* entry = map.Find(keys[i].bytes, hashes_[i]);
+    VisitPrefetched(keys, count, [&](int64_t i, BytesMap<Entry>& map, uint64_t hash) {
+      Entry* entry = map.Find(keys[i].bytes, hash);
       if (entry != nullptr && ttl_.ttl_ms > 0) entry = Find(keys[i]);  // TTL rules
       fn(i, entry);
-    }
+    });
   }
 
   /// Upserts `count` keys like Upsert(), prefetching ahead; fn(i, entry) writes.
@@ -130,21 +117,10 @@ class HeapTable : public HeapTableBase {
       for (int64_t i = 0; i < count; ++i) fn(i, Upsert(keys[i]));
       return;
     }
-    hashes_.resize(count);
-    for (int64_t i = 0; i < count; ++i) hashes_[i] = BytesMap<Entry>::Hash(keys[i].bytes);
-    const int64_t first = backend_->range().first;
-    for (int64_t i = 0; i < std::min<int64_t>(kPrefetchDistance, count); ++i) {
-      maps_[keys[i].key_group - first].Prefetch(hashes_[i]);
-    }
-    for (int64_t i = 0; i < count; ++i) {
-      if (i + kPrefetchDistance < count) {
-        const StateKey& ahead = keys[i + kPrefetchDistance];
-        maps_[ahead.key_group - first].Prefetch(hashes_[i + kPrefetchDistance]);
-      }
+    VisitPrefetched(keys, count, [&](int64_t i, BytesMap<Entry>& map, uint64_t hash) {
       bool inserted;
-      fn(i, maps_[keys[i].key_group - first].FindOrInsert(keys[i].bytes, hashes_[i],
-                                                          &inserted));
-    }
+      fn(i, map.FindOrInsert(keys[i].bytes, hash, &inserted));
+    });
   }
 
   int64_t CleanupExpired(int64_t now, int64_t budget) override {
@@ -172,6 +148,26 @@ class HeapTable : public HeapTableBase {
   HeapBackend* backend_;
   StateTtl ttl_;
   static constexpr int64_t kPrefetchDistance = 8;
+
+  // Calls visit(i, map, hash) for each key. Keys are hashed first and their slots
+  // prefetched a few keys ahead, so that cache misses overlap instead of following one
+  // another.
+  template <typename Visit>
+  void VisitPrefetched(const StateKey* keys, int64_t count, Visit&& visit) {
+    hashes_.resize(count);
+    for (int64_t i = 0; i < count; ++i) hashes_[i] = BytesMap<Entry>::Hash(keys[i].bytes);
+    const int64_t first = backend_->range().first;
+    for (int64_t i = 0; i < std::min<int64_t>(kPrefetchDistance, count); ++i) {
+      maps_[keys[i].key_group - first].Prefetch(hashes_[i]);
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      if (i + kPrefetchDistance < count) {
+        const StateKey& ahead = keys[i + kPrefetchDistance];
+        maps_[ahead.key_group - first].Prefetch(hashes_[i + kPrefetchDistance]);
+      }
+      visit(i, maps_[keys[i].key_group - first], hashes_[i]);
+    }
+  }
 
   std::vector<BytesMap<Entry>> maps_;  // by key group - range().first
   std::vector<uint64_t> hashes_;       // reused by the batch calls

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "sabot/api/stream_environment.h"
+
 namespace sabot::testing {
 
 namespace cp = arrow::compute;
@@ -108,6 +110,15 @@ Status CheckSameRows(const std::shared_ptr<arrow::Table>& expected_table,
     }
   }
   return Status::OK();
+}
+
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> GeneratedRows(
+    GeneratorConfig config) {
+  config.rows_per_second = 0;
+  StreamEnvironment env;
+  auto rows = env.FromGenerator(std::move(config)).Collect();
+  ARROW_RETURN_NOT_OK(env.Execute().status());
+  return rows->batches();
 }
 
 }  // namespace sabot::testing

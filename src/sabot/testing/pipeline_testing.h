@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sabot/common/status.h"
+#include "sabot/connectors/generator_source.h"
 
 namespace arrow {
 class Table;
@@ -32,6 +34,11 @@ class TempDirectory {
 /// Runs `sql` (one or more statements) in DuckDB with the venv's Python
 /// (tests/reference/duckdb_query.py) and returns the last statement's result.
 Result<std::shared_ptr<arrow::Table>> QueryDuckDb(const std::string& sql);
+
+/// Runs a generator alone, without its rate limit, and returns every row it produces:
+/// the input of an independent reference computation.
+Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> GeneratedRows(
+    GeneratorConfig config);
 
 /// Returns OK when both tables hold the same multiset of rows (order ignored). Columns
 /// are matched by position; `expected` is cast to the types of `actual` first, since
