@@ -8,3 +8,5 @@
 #include "sabot/connectors/generator_source.h"   // IWYU pragma: export
 #include "sabot/expr/expression.h"               // IWYU pragma: export
 #include "sabot/runtime/job.h"                   // IWYU pragma: export
+#include "sabot/runtime/restart.h"               // IWYU pragma: export
+#include "sabot/state/state_factory.h"           // IWYU pragma: export
