@@ -4,6 +4,9 @@
 // too, so the windowing cost per row can be read off. Rows per CPU second = rows /
 // process user+system CPU seconds.
 //
+// tumbling_10s_checkpointed takes a checkpoint every 100 ms (windows' panes and the
+// generator positions written to a temp directory), to read off the checkpoint cost.
+//
 // The peer: the same tumbling aggregation as a batch GROUP BY (key, 10 s bucket) in
 // Arrow Acero over the same rows materialized in memory, next to Sabot's streaming
 // window over those batches (batches_tumbling_10s vs acero_tumbling_10s).
@@ -21,6 +24,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -43,7 +47,11 @@ struct Measurement {
   int64_t results;
   double wall_seconds;
   double cpu_seconds;
+  int64_t checkpoints = 0;
 };
+
+// Checkpoint interval of the "_checkpointed" cases.
+constexpr int64_t kCheckpointIntervalMs = 100;
 
 sabot::GeneratorConfig Events(int64_t rows, int64_t keys) {
   using Kind = sabot::GeneratorColumn::Kind;
@@ -62,9 +70,21 @@ sabot::GeneratorConfig Events(int64_t rows, int64_t keys) {
 }
 
 arrow::Result<Measurement> Run(const std::string& name, int64_t rows, int64_t keys,
-                               int parallelism, const sabot::WindowSpec* window) {
+                               int parallelism, const sabot::WindowSpec* window,
+                               bool checkpointed) {
   sabot::StreamEnvironment env;
   env.SetParallelism(parallelism);
+  const std::string checkpoints =
+      (std::filesystem::temp_directory_path() /
+       ("sabot-window-benchmark-" + std::to_string(sabot::MonotonicNanos())))
+          .string();
+  if (checkpointed) {
+    sabot::CheckpointConfig config;
+    config.directory = checkpoints;
+    config.interval_ms = kCheckpointIntervalMs;
+    config.retain = 1;
+    env.EnableCheckpointing(config);
+  }
   auto source = env.FromGenerator(Events(rows, keys));
   std::string window_node;
   if (window != nullptr) {
@@ -81,13 +101,15 @@ arrow::Result<Measurement> Run(const std::string& name, int64_t rows, int64_t ke
     source.Blackhole();
   }
   ARROW_ASSIGN_OR_RAISE(sabot::JobResult result, env.Execute());
+  std::filesystem::remove_all(checkpoints);
   return Measurement{name,
                      keys,
                      parallelism,
                      result.Metrics(source.node_name()).rows_out,
                      window_node.empty() ? 0 : result.Metrics(window_node).rows_out,
                      result.elapsed_seconds,
-                     result.cpu_seconds};
+                     result.cpu_seconds,
+                     result.checkpoints_completed};
 }
 
 struct Materialized {
@@ -179,6 +201,7 @@ int main(int argc, char** argv) {
     std::vector<Case> cases = {
         {"generator_only", {}},
         {"tumbling_10s", sabot::Tumbling(milliseconds(10'000))},
+        {"tumbling_10s_checkpointed", sabot::Tumbling(milliseconds(10'000))},
         {"sliding_10s_1s", sabot::Sliding(milliseconds(10'000), milliseconds(1'000))},
         {"session", sabot::Session(milliseconds(std::max<int64_t>(1, key_interval / 2)))},
     };
@@ -212,7 +235,9 @@ int main(int argc, char** argv) {
       for (const Case& c : cases) {
         if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
         const bool window = c.name != "generator_only";
-        auto m = Run(c.name, rows, keys, parallelism, window ? &c.window : nullptr);
+        const bool checkpointed = c.name.find("checkpointed") != std::string::npos;
+        auto m = Run(c.name, rows, keys, parallelism, window ? &c.window : nullptr,
+                     checkpointed);
         if (!m.ok()) {
           std::fprintf(stderr, "window benchmark %s failed: %s\n", c.name.c_str(),
                        m.status().ToString().c_str());
@@ -228,11 +253,12 @@ int main(int argc, char** argv) {
     std::printf(
         "    {\"name\": \"%s\", \"keys\": %lld, \"parallelism\": %d, \"rows\": %lld, "
         "\"results\": %lld, \"wall_seconds\": %.3f, \"cpu_seconds\": %.3f, "
-        "\"rows_per_second\": %.0f, \"rows_per_cpu_second\": %.0f}%s\n",
+        "\"rows_per_second\": %.0f, \"rows_per_cpu_second\": %.0f, "
+        "\"checkpoints\": %lld}%s\n",
         m.name.c_str(), static_cast<long long>(m.keys), m.parallelism,
         static_cast<long long>(m.rows), static_cast<long long>(m.results), m.wall_seconds,
         m.cpu_seconds, m.rows / m.wall_seconds, m.rows / m.cpu_seconds,
-        i + 1 < results.size() ? "," : "");
+        static_cast<long long>(m.checkpoints), i + 1 < results.size() ? "," : "");
   }
   std::printf("  ]\n}\n");
   return 0;

@@ -20,6 +20,7 @@ struct PlanBuilder {
   int parallelism = 1;
   int32_t max_parallelism = kDefaultMaxParallelism;
   int channel_capacity = 4;
+  CheckpointConfig checkpoints;
 
   void RecordError(const Status& status) {
     if (first_error.ok()) first_error = status;
@@ -72,6 +73,16 @@ StreamEnvironment& StreamEnvironment::SetChannelCapacity(int capacity) {
         Status::Invalid("SetChannelCapacity(", capacity, "): must be >= 1"));
   } else {
     builder_->channel_capacity = capacity;
+  }
+  return *this;
+}
+
+StreamEnvironment& StreamEnvironment::EnableCheckpointing(CheckpointConfig config) {
+  if (config.directory.empty()) {
+    builder_->RecordError(Status::Invalid(
+        "EnableCheckpointing: set CheckpointConfig.directory to where checkpoints go"));
+  } else {
+    builder_->checkpoints = std::move(config);
   }
   return *this;
 }
@@ -131,6 +142,7 @@ Result<std::shared_ptr<Job>> StreamEnvironment::ExecuteAsync() const {
   ARROW_ASSIGN_OR_RAISE(auto plan, BuildPlan());
   JobOptions options;
   options.channel_capacity = builder_->channel_capacity;
+  options.checkpoints = builder_->checkpoints;
   return Job::Start(std::move(plan), options);
 }
 
@@ -143,6 +155,9 @@ Result<JobResult> StreamEnvironment::Execute() const {
   result.metrics = job->Metrics();
   result.elapsed_seconds = (MonotonicNanos() - start) / 1e9;
   result.cpu_seconds = ProcessCpuSeconds() - cpu_start;
+  if (job->checkpoints() != nullptr) {
+    result.checkpoints_completed = job->checkpoints()->num_completed();
+  }
   return result;
 }
 

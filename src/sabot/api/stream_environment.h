@@ -49,6 +49,8 @@ struct JobResult {
   double elapsed_seconds = 0;
   /// CPU seconds (user + system) the process used while the job ran.
   double cpu_seconds = 0;
+  /// Checkpoints completed while the job ran (0 without checkpointing).
+  int64_t checkpoints_completed = 0;
 
   /// Returns the counters of the node named `node_name` (zeros if there is none).
   NodeMetricsSnapshot Metrics(const std::string& node_name) const;
@@ -64,6 +66,8 @@ class StreamEnvironment {
   StreamEnvironment& SetMaxParallelism(int32_t max_parallelism);
   /// Sets the number of elements each channel buffers (default 4).
   StreamEnvironment& SetChannelCapacity(int capacity);
+  /// Takes aligned-barrier checkpoints while jobs run (docs/state_and_checkpoints.md).
+  StreamEnvironment& EnableCheckpointing(CheckpointConfig config);
 
   DataStream FromGenerator(GeneratorConfig config);
   DataStream FromFiles(FileSourceConfig config);
