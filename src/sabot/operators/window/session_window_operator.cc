@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "sabot/operators/window/keyed_window_operator.h"
+#include "sabot/state/state_codec.h"
 
 namespace sabot {
 namespace {
@@ -88,6 +89,79 @@ class SessionWindowOperator : public KeyedWindowOperator {
     for (uint32_t slot : pending_free_) FreeSlot(slot);
     pending_free_.clear();
     return EmitUpdates();
+  }
+
+  // State: the watermark, the key table, every open session (key, bounds, whether it
+  // fired, slot) and the aggregation state of all slots. Timers are re-armed on restore.
+  Result<std::string> SnapshotState(int64_t) override {
+    std::string state;
+    StateCodec<int64_t>::Append(watermark_, &state);
+    ARROW_RETURN_NOT_OK(keys_->Serialize(&state));
+    std::vector<uint32_t> live;
+    for (const auto& slots : slots_of_key_)
+      live.insert(live.end(), slots.begin(), slots.end());
+    StateCodec<int64_t>::Append(static_cast<int64_t>(live.size()), &state);
+    for (uint32_t slot : live) {
+      const Session& session = sessions_[slot];
+      StateCodec<uint32_t>::Append(slot, &state);
+      StateCodec<uint32_t>::Append(session.key, &state);
+      StateCodec<int64_t>::Append(session.start, &state);
+      StateCodec<int64_t>::Append(session.end, &state);
+      StateCodec<uint8_t>::Append(session.fired ? 1 : 0, &state);
+    }
+    StateCodec<int64_t>::Append(static_cast<int64_t>(state_->num_slots()), &state);
+    ARROW_RETURN_NOT_OK(state_->Serialize(&state));
+    return state;
+  }
+
+  Status RestoreState(const std::string& bytes) override {
+    std::string_view in = bytes;
+    ARROW_ASSIGN_OR_RAISE(watermark_, StateCodec<int64_t>::Read(&in));
+    ARROW_RETURN_NOT_OK(keys_->Deserialize(&in));
+    ARROW_ASSIGN_OR_RAISE(int64_t num_live, StateCodec<int64_t>::Read(&in));
+    std::vector<std::pair<uint32_t, Session>> live;
+    for (int64_t i = 0; i < num_live; ++i) {
+      Session session;
+      ARROW_ASSIGN_OR_RAISE(uint32_t slot, StateCodec<uint32_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(session.key, StateCodec<uint32_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(session.start, StateCodec<int64_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(session.end, StateCodec<int64_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(uint8_t fired, StateCodec<uint8_t>::Read(&in));
+      session.fired = fired != 0;
+      live.emplace_back(slot, session);
+    }
+    ARROW_ASSIGN_OR_RAISE(int64_t num_slots, StateCodec<int64_t>::Read(&in));
+    state_->Resize(static_cast<uint32_t>(num_slots));
+    ARROW_RETURN_NOT_OK(state_->Deserialize(&in));
+    if (!in.empty()) return Status::IOError("session state has trailing bytes");
+    sessions_.assign(num_slots, Session{});
+    generation_.assign(num_slots, 0);
+    forward_.resize(num_slots);
+    std::vector<uint8_t> used(num_slots, 0);
+    slots_of_key_.assign(keys_->size(), {});
+    for (const auto& [slot, session] : live) {
+      if (slot >= num_slots || session.key >= keys_->size()) {
+        return Status::IOError("corrupt session state");
+      }
+      sessions_[slot] = session;
+      used[slot] = 1;
+      slots_of_key_[session.key].push_back(slot);
+      Arm(slot, session.fired
+                    ? ClampTime(static_cast<__int128>(session.end) - 1 + lateness_)
+                    : session.end - 1);
+    }
+    for (auto& slots : slots_of_key_) {
+      std::sort(slots.begin(), slots.end(), [&](uint32_t a, uint32_t b) {
+        return sessions_[a].start < sessions_[b].start;
+      });
+    }
+    free_slots_.clear();
+    for (uint32_t slot = 0; slot < num_slots; ++slot) {
+      forward_[slot] = slot;
+      if (!used[slot]) free_slots_.push_back(slot);
+    }
+    live_sessions_ = num_live;
+    return Status::OK();
   }
 
   Status ProcessWatermark(int64_t watermark) override {
