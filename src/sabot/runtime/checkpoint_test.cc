@@ -56,6 +56,21 @@ Result<int64_t> CheckpointThenCrash(std::shared_ptr<const LogicalPlan> plan,
   return id;
 }
 
+// The window operator's watermark in the newest checkpoint: every window state starts
+// with it (8 bytes).
+Result<int64_t> WindowWatermarkAtCheckpoint(const std::string& directory) {
+  ARROW_ASSIGN_OR_RAISE(auto storage, CheckpointStorage::Open(directory, 3));
+  ARROW_ASSIGN_OR_RAISE(auto checkpoint, storage->Latest(nullptr));
+  if (!checkpoint) return Status::Invalid("no checkpoint in ", directory);
+  for (const auto& [name, file] : checkpoint->files) {
+    if (name.rfind("window_aggregate", 0) != 0) continue;
+    ARROW_ASSIGN_OR_RAISE(std::string state, storage->ReadFile(*checkpoint, name));
+    std::string_view in = state;
+    return StateCodec<int64_t>::Read(&in);
+  }
+  return Status::Invalid("checkpoint ", checkpoint->id, " has no window state");
+}
+
 std::set<int64_t> Ids(const CollectedBatches& collected) {
   std::set<int64_t> ids;
   for (const auto& batch : collected.batches()) {
@@ -281,19 +296,8 @@ TEST(CheckpointTest, RestoredWindowsMatchAnUninterruptedRun) {
   options.checkpoints.interval_ms = 0;
   std::shared_ptr<CollectedBatches> first_rows;
   ASSERT_TRUE(CheckpointThenCrash(plan(&first_rows), options, 0).ok());
-  // The window operator's watermark at the checkpoint: the first 8 bytes of its state.
-  auto storage = CheckpointStorage::Open(options.checkpoints.directory, 3).ValueOrDie();
-  auto checkpoint = storage->Latest(nullptr).ValueOrDie();
-  ASSERT_TRUE(checkpoint.has_value());
-  std::string state;
-  for (const auto& [name, file] : checkpoint->files) {
-    if (name.rfind("window_aggregate", 0) == 0) {
-      state = storage->ReadFile(*checkpoint, name).ValueOrDie();
-    }
-  }
-  ASSERT_GE(state.size(), 8u);
-  std::string_view in = state;
-  const int64_t watermark = StateCodec<int64_t>::Read(&in).ValueOrDie();
+  const int64_t watermark =
+      WindowWatermarkAtCheckpoint(options.checkpoints.directory).ValueOrDie();
   ASSERT_GT(watermark, 0) << "the checkpoint came after some windows fired";
 
   options.checkpoints.restore = true;
@@ -397,17 +401,8 @@ TEST(CheckpointTest, RestoredSessionsMatchAnUninterruptedRun) {
   options.checkpoints.interval_ms = 0;
   std::shared_ptr<CollectedBatches> first_rows;
   ASSERT_TRUE(CheckpointThenCrash(plan(&first_rows), options, 0).ok());
-  auto storage = CheckpointStorage::Open(options.checkpoints.directory, 3).ValueOrDie();
-  auto checkpoint = storage->Latest(nullptr).ValueOrDie();
-  ASSERT_TRUE(checkpoint.has_value());
-  std::string state;
-  for (const auto& [name, file] : checkpoint->files) {
-    if (name.rfind("window_aggregate", 0) == 0) {
-      state = storage->ReadFile(*checkpoint, name).ValueOrDie();
-    }
-  }
-  std::string_view in = state;
-  const int64_t watermark = StateCodec<int64_t>::Read(&in).ValueOrDie();
+  const int64_t watermark =
+      WindowWatermarkAtCheckpoint(options.checkpoints.directory).ValueOrDie();
   ASSERT_GT(watermark, 0);
 
   options.checkpoints.restore = true;
