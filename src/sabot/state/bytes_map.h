@@ -85,6 +85,13 @@ class BytesMap {
   }
 
   size_t size() const { return size_; }
+  /// Calls fn(key, value) for every entry (snapshots).
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Slot& slot : slots_) {
+      if (slot.hash != kEmpty && slot.hash != kTombstone) fn(slot.key, slot.value);
+    }
+  }
   /// Slots, for incremental scans: ForSlot(i, fn) calls fn(key, value) if slot i holds
   /// an entry and erases it when fn returns true.
   size_t capacity() const { return slots_.size(); }

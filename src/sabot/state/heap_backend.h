@@ -17,6 +17,8 @@
 #include "sabot/state/bytes_map.h"
 #include "sabot/state/keyed_state.h"
 #include "sabot/state/state_backend.h"
+#include "sabot/state/state_codec.h"
+#include "sabot/state/state_snapshot.h"
 
 namespace sabot {
 
@@ -26,6 +28,12 @@ class HeapTableBase {
   /// Removes expired entries, visiting about `budget` entries from where the previous
   /// call stopped; returns the number removed.
   virtual int64_t CleanupExpired(int64_t now, int64_t budget) = 0;
+  /// Appends every live entry (state_snapshot.h); `first_group` is the backend's first
+  /// key group.
+  virtual void Snapshot(int64_t now, StateSnapshotWriter* writer) const = 0;
+  /// Adds one entry of a snapshot (its key group is in the backend's range).
+  virtual Status RestoreEntry(int32_t key_group, std::string_view key,
+                              std::string_view value) = 0;
 };
 
 class HeapBackend : public KeyedStateBackend {
@@ -35,6 +43,8 @@ class HeapBackend : public KeyedStateBackend {
 
   StateBackendKind kind() const override { return StateBackendKind::kMemory; }
   Result<int64_t> CleanupExpired(int64_t budget) override;
+  Status Snapshot(std::string* out) override;
+  Status Restore(std::string_view snapshot) override;
 
   /// The table of state `name` (created on first use); one value type per name.
   template <typename Table>
@@ -121,6 +131,32 @@ class HeapTable : public HeapTableBase {
       bool inserted;
       fn(i, map.FindOrInsert(keys[i].bytes, hash, &inserted));
     });
+  }
+
+  void Snapshot(int64_t now, StateSnapshotWriter* writer) const override {
+    std::string value;
+    for (size_t group = 0; group < maps_.size(); ++group) {
+      const int32_t key_group = backend_->range().first + static_cast<int32_t>(group);
+      maps_[group].ForEach([&](const std::string& key, const Entry& entry) {
+        if (ttl_.ttl_ms > 0 && now - entry.touched >= ttl_.ttl_ms) return;
+        value.clear();
+        StateCodec<int64_t>::Append(entry.touched, &value);
+        StateCodec<V>::Append(entry.value, &value);
+        writer->Entry(key_group, key, value);
+      });
+    }
+  }
+
+  Status RestoreEntry(int32_t key_group, std::string_view key,
+                      std::string_view value) override {
+    ARROW_ASSIGN_OR_RAISE(int64_t touched, StateCodec<int64_t>::Read(&value));
+    ARROW_ASSIGN_OR_RAISE(V decoded, DecodeStateValue<V>(value));
+    bool inserted;
+    Entry& entry =
+        maps_[key_group - backend_->range().first].FindOrInsert(key, &inserted);
+    entry.value = std::move(decoded);
+    entry.touched = touched;
+    return Status::OK();
   }
 
   int64_t CleanupExpired(int64_t now, int64_t budget) override {

@@ -243,6 +243,110 @@ TEST_P(KeyedStateTest, OneNameOneType) {
   }
 }
 
+TEST_P(KeyedStateTest, SnapshotsRestoreIntoSubtasksByKeyGroup) {
+  auto counts = MakeValueState<int64_t>(backend_.get(), {"count"}).ValueOrDie();
+  auto tags = MakeMapState<std::string, int64_t>(backend_.get(), {"tags"}).ValueOrDie();
+  auto seen = MakeListState<int64_t>(backend_.get(), {"seen"}).ValueOrDie();
+  auto expiring =
+      MakeValueState<int64_t>(backend_.get(), {"expiring", {500}}).ValueOrDie();
+  constexpr int kKeys = 600;
+  std::vector<StateKey> keys;
+  for (int i = 0; i < kKeys; ++i) {
+    std::ostringstream name;
+    name << "key" << i;
+    keys.push_back(Key(name.str(), (i * 37) % kMaxParallelism));
+    ASSERT_TRUE(counts->Update(keys[i], i * 10).ok());
+    ASSERT_TRUE(tags->Put(keys[i], "t" + name.str(), i).ok());
+    ASSERT_TRUE(seen->Add(keys[i], i).ok());
+    ASSERT_TRUE(seen->Add(keys[i], -i).ok());
+    if (i % 2 == 0) {
+      ASSERT_TRUE(expiring->Update(keys[i], i).ok());
+    }
+  }
+  ASSERT_TRUE(counts->Clear(keys[5]).ok());
+  now_ += 200;
+  std::string snapshot;
+  ASSERT_TRUE(backend_->Snapshot(&snapshot).ok());
+
+  // Restored at parallelism 3: each subtask holds exactly its key groups' entries.
+  for (int32_t subtask = 0; subtask < 3; ++subtask) {
+    const KeyGroupRange range = KeyGroupRange::ForSubtask(kMaxParallelism, 3, subtask);
+    StateBackendConfig config;
+    config.kind = GetParam();
+    std::ostringstream dir;
+    dir << "restored" << subtask;
+    config.directory = directory_.Child(dir.str());
+    auto restored = KeyedStateBackend::Make(config, kMaxParallelism, range).ValueOrDie();
+    restored->SetClock([this] { return now_; });
+    auto r_counts = MakeValueState<int64_t>(restored.get(), {"count"}).ValueOrDie();
+    auto r_tags =
+        MakeMapState<std::string, int64_t>(restored.get(), {"tags"}).ValueOrDie();
+    auto r_seen = MakeListState<int64_t>(restored.get(), {"seen"}).ValueOrDie();
+    auto r_expiring =
+        MakeValueState<int64_t>(restored.get(), {"expiring", {500}}).ValueOrDie();
+    ASSERT_TRUE(restored->Restore(snapshot).ok());
+    for (int i = 0; i < kKeys; ++i) {
+      if (!range.Contains(keys[i].key_group)) continue;
+      const std::optional<int64_t> count = r_counts->Get(keys[i]).ValueOrDie();
+      if (i == 5) {
+        EXPECT_FALSE(count.has_value());
+      } else {
+        EXPECT_EQ(count, i * 10) << i;
+      }
+      auto entries = r_tags->Entries(keys[i]).ValueOrDie();
+      ASSERT_EQ(entries.size(), 1u);
+      EXPECT_EQ(entries[0].second, i);
+      EXPECT_EQ(r_seen->Get(keys[i]).ValueOrDie(), (std::vector<int64_t>{i, -i}));
+      // TTL times survive the snapshot: written 200 ms before it, gone 300 ms after.
+      EXPECT_EQ(r_expiring->Get(keys[i]).ValueOrDie().has_value(), i % 2 == 0);
+    }
+    now_ += 300;
+    for (int i = 0; i < kKeys; i += 2) {
+      if (range.Contains(keys[i].key_group)) {
+        EXPECT_FALSE(r_expiring->Get(keys[i]).ValueOrDie().has_value());
+      }
+    }
+    now_ -= 300;
+    // A key group of another subtask is refused, not silently served.
+    for (int i = 0; i < kKeys; ++i) {
+      if (!range.Contains(keys[i].key_group)) {
+        EXPECT_FALSE(r_counts->Get(keys[i]).ok());
+        break;
+      }
+    }
+  }
+}
+
+TEST_P(KeyedStateTest, RestoringUnknownStatesOrAnotherBackendsSnapshotFails) {
+  auto counts = MakeValueState<int64_t>(backend_.get(), {"count"}).ValueOrDie();
+  ASSERT_TRUE(counts->Update(Key("a"), 1).ok());
+  std::string snapshot;
+  ASSERT_TRUE(backend_->Snapshot(&snapshot).ok());
+  StateBackendConfig config;
+  config.kind = GetParam();
+  config.directory = directory_.Child("other");
+  auto restored =
+      KeyedStateBackend::Make(config, kMaxParallelism, {0, kMaxParallelism - 1})
+          .ValueOrDie();
+  Status unknown = restored->Restore(snapshot);
+  EXPECT_TRUE(unknown.IsInvalid()) << unknown.ToString();
+  EXPECT_NE(unknown.message().find("'count'"), std::string::npos);
+
+  StateBackendConfig other_kind;
+  other_kind.kind = GetParam() == StateBackendKind::kMemory ? StateBackendKind::kRocksDb
+                                                            : StateBackendKind::kMemory;
+  other_kind.directory = directory_.Child("other-kind");
+  auto other =
+      KeyedStateBackend::Make(other_kind, kMaxParallelism, {0, kMaxParallelism - 1})
+          .ValueOrDie();
+  ASSERT_TRUE(MakeValueState<int64_t>(other.get(), {"count"}).ok());
+  EXPECT_TRUE(other->Restore(snapshot).IsInvalid());
+  EXPECT_TRUE(other->Restore(snapshot.substr(0, snapshot.size() / 2)).IsInvalid());
+  EXPECT_FALSE(restored->Restore("garbage").ok());
+  ASSERT_TRUE(MakeValueState<int64_t>(restored.get(), {"count"}).ok());
+  EXPECT_TRUE(restored->Restore(snapshot.substr(0, snapshot.size() - 3)).IsIOError());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KeyedStateTest,
                          ::testing::Values(StateBackendKind::kMemory,
                                            StateBackendKind::kRocksDb),

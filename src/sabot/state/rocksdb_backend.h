@@ -33,6 +33,8 @@ class RocksDbBackend : public KeyedStateBackend {
 
   StateBackendKind kind() const override { return StateBackendKind::kRocksDb; }
   Result<int64_t> CleanupExpired(int64_t budget) override;
+  Status Snapshot(std::string* out) override;
+  Status Restore(std::string_view snapshot) override;
 
   /// A state's column family, created on first use; `ttl_ms` > 0 installs the
   /// compaction filter.

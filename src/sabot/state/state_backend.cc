@@ -6,16 +6,6 @@
 
 namespace sabot {
 
-KeyGroupRange KeyGroupRange::ForSubtask(int32_t max_parallelism, int32_t parallelism,
-                                        int32_t subtask) {
-  // Inverse of SubtaskForKeyGroup (key_group * parallelism / max_parallelism).
-  auto first_of = [&](int32_t s) {
-    return static_cast<int32_t>(
-        (static_cast<int64_t>(s) * max_parallelism + parallelism - 1) / parallelism);
-  };
-  return {first_of(subtask), first_of(subtask + 1) - 1};
-}
-
 KeyedStateBackend::KeyedStateBackend(int32_t max_parallelism, KeyGroupRange range)
     : max_parallelism_(max_parallelism), range_(range), clock_(&WallClockMillis) {}
 

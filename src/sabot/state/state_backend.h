@@ -13,6 +13,7 @@
 
 #include "sabot/common/status.h"
 #include "sabot/state/keyed_state.h"
+#include "sabot/types/key_groups.h"
 
 namespace sabot {
 
@@ -25,19 +26,6 @@ struct StateBackendConfig {
   /// RocksDB: LRU block cache and per-column-family write buffer sizes.
   int64_t block_cache_bytes = int64_t{64} << 20;
   int64_t write_buffer_bytes = int64_t{32} << 20;
-};
-
-/// Key groups [first, last] owned by a subtask.
-struct KeyGroupRange {
-  int32_t first = 0;
-  int32_t last = 0;
-  bool Contains(int32_t key_group) const {
-    return key_group >= first && key_group <= last;
-  }
-  int32_t size() const { return last - first + 1; }
-  /// The range Flink assigns to `subtask` of `parallelism` (see SubtaskForKeyGroup).
-  static KeyGroupRange ForSubtask(int32_t max_parallelism, int32_t parallelism,
-                                  int32_t subtask);
 };
 
 class KeyedStateBackend {
@@ -59,6 +47,13 @@ class KeyedStateBackend {
   /// (memory) or by compacting the column families of states with TTL (RocksDB, whose
   /// compaction filter drops expired entries). Returns the number removed, if known.
   virtual Result<int64_t> CleanupExpired(int64_t budget) = 0;
+
+  /// Appends a snapshot of every state's live entries (state_snapshot.h).
+  virtual Status Snapshot(std::string* out) = 0;
+  /// Adds the entries of a snapshot that belong to this backend's key groups. States
+  /// must have been created (Make*State) first. Restoring the snapshots of several
+  /// subtasks merges them: that is how state is redistributed when parallelism changes.
+  virtual Status Restore(std::string_view snapshot) = 0;
 
   /// An error naming the key group when `key` is outside this backend's range.
   Status CheckKeyGroup(const StateKey& key) const;

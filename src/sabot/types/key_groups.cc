@@ -178,4 +178,14 @@ Result<std::vector<int>> ResolveKeyColumns(const arrow::Schema& schema,
   return indices;
 }
 
+KeyGroupRange KeyGroupRange::ForSubtask(int32_t max_parallelism, int32_t parallelism,
+                                        int32_t subtask) {
+  // Inverse of SubtaskForKeyGroup (key_group * parallelism / max_parallelism).
+  auto first_of = [&](int32_t s) {
+    return static_cast<int32_t>(
+        (static_cast<int64_t>(s) * max_parallelism + parallelism - 1) / parallelism);
+  };
+  return {first_of(subtask), first_of(subtask + 1) - 1};
+}
+
 }  // namespace sabot

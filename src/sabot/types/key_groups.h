@@ -44,6 +44,20 @@ inline int32_t SubtaskForKeyGroup(int32_t key_group, int32_t max_parallelism,
                               max_parallelism);
 }
 
+/// Key groups [first, last] owned by a subtask.
+struct KeyGroupRange {
+  int32_t first = 0;
+  int32_t last = 0;
+  bool Contains(int32_t key_group) const {
+    return key_group >= first && key_group <= last;
+  }
+  int32_t size() const { return last - first + 1; }
+  /// The range Flink assigns to `subtask` of `parallelism` (the inverse of
+  /// SubtaskForKeyGroup).
+  static KeyGroupRange ForSubtask(int32_t max_parallelism, int32_t parallelism,
+                                  int32_t subtask);
+};
+
 /// Returns true when HashKeyColumns supports columns of `type`.
 bool IsHashableKeyType(const arrow::DataType& type);
 
