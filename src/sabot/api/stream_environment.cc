@@ -21,6 +21,7 @@ struct PlanBuilder {
   int32_t max_parallelism = kDefaultMaxParallelism;
   int channel_capacity = 4;
   CheckpointConfig checkpoints;
+  StateBackendConfig state_backend;
 
   void RecordError(const Status& status) {
     if (first_error.ok()) first_error = status;
@@ -73,6 +74,18 @@ StreamEnvironment& StreamEnvironment::SetChannelCapacity(int capacity) {
         Status::Invalid("SetChannelCapacity(", capacity, "): must be >= 1"));
   } else {
     builder_->channel_capacity = capacity;
+  }
+  return *this;
+}
+
+StreamEnvironment& StreamEnvironment::SetStateBackend(StateBackendConfig config) {
+  if (config.kind == StateBackendKind::kRocksDb && config.directory.empty()) {
+    builder_->RecordError(
+        Status::Invalid("SetStateBackend: the RocksDB backend needs "
+                        "StateBackendConfig.directory, a local "
+                        "working directory"));
+  } else {
+    builder_->state_backend = std::move(config);
   }
   return *this;
 }
@@ -143,6 +156,7 @@ Result<std::shared_ptr<Job>> StreamEnvironment::ExecuteAsync() const {
   JobOptions options;
   options.channel_capacity = builder_->channel_capacity;
   options.checkpoints = builder_->checkpoints;
+  options.state_backend = builder_->state_backend;
   return Job::Start(std::move(plan), options);
 }
 

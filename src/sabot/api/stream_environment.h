@@ -68,6 +68,9 @@ class StreamEnvironment {
   StreamEnvironment& SetChannelCapacity(int capacity);
   /// Takes aligned-barrier checkpoints while jobs run (docs/state_and_checkpoints.md).
   StreamEnvironment& EnableCheckpointing(CheckpointConfig config);
+  /// Where keyed operators keep state: memory (default) or RocksDB, whose `directory`
+  /// is a local working directory the job owns (docs/state_and_checkpoints.md).
+  StreamEnvironment& SetStateBackend(StateBackendConfig config);
 
   DataStream FromGenerator(GeneratorConfig config);
   DataStream FromFiles(FileSourceConfig config);

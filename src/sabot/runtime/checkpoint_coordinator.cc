@@ -1,6 +1,7 @@
 #include "sabot/runtime/checkpoint_coordinator.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "sabot/common/time.h"
 #include "sabot/runtime/task.h"
@@ -60,10 +61,33 @@ Result<int64_t> CheckpointCoordinator::Trigger() {
   return id;
 }
 
+Result<int64_t> CheckpointCoordinator::TriggerSavepoint(const std::string& directory) {
+  std::error_code error;
+  if (std::filesystem::exists(directory, error) &&
+      !std::filesystem::is_empty(directory, error)) {
+    return Status::Invalid("savepoint directory '", directory,
+                           "' is not empty: give each savepoint a new directory");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto storage, CheckpointStorage::Open(directory, 1));
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (finished_) {
+    return Status::Invalid(
+        "cannot take a savepoint: a task of the job has already ended");
+  }
+  // A savepoint is not refused for checkpoints in flight: it is on demand.
+  const int64_t id = next_id_++;
+  ARROW_RETURN_NOT_OK(StartCheckpoint(id, std::move(storage)));
+  return id;
+}
+
 // Called with mutex_ held.
-Status CheckpointCoordinator::StartCheckpoint(int64_t id) {
-  ARROW_ASSIGN_OR_RAISE(auto writer, storage_->Begin(id));
+Status CheckpointCoordinator::StartCheckpoint(
+    int64_t id, std::unique_ptr<CheckpointStorage> savepoint_storage) {
+  CheckpointStorage* storage =
+      savepoint_storage ? savepoint_storage.get() : storage_.get();
+  ARROW_ASSIGN_OR_RAISE(auto writer, storage->Begin(id));
   Pending& pending = pending_[id];
+  pending.savepoint_storage = std::move(savepoint_storage);
   pending.writer = std::move(writer);
   pending.started_ms = WallClockMillis();
   // Barriers start at the sources; the other tasks snapshot when they arrive.
@@ -131,7 +155,9 @@ void CheckpointCoordinator::Run() {
         continue;
       }
       if (++it->second.acknowledged < tasks_.size()) continue;
-      auto completed = it->second.writer->Commit(config_.metadata);
+      std::map<std::string, std::string> metadata = config_.metadata;
+      if (it->second.savepoint_storage) metadata["sabot.savepoint"] = "true";
+      auto completed = it->second.writer->Commit(metadata);
       if (!completed.ok()) {
         Abandon(id, completed.status().ToString());
         continue;

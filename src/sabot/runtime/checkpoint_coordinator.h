@@ -44,6 +44,10 @@ struct CheckpointConfig {
   int retain = 3;
   /// Restore the newest intact checkpoint of `directory` when the job starts.
   bool restore = false;
+  /// Restore this savepoint (a directory TriggerSavepoint wrote) or the newest intact
+  /// checkpoint under this checkpoint directory instead; the job may run keyed
+  /// operators at another parallelism than the one saved (sources keep theirs).
+  std::string restore_from;
   /// Facts recorded in every checkpoint's manifest (the job's parallelism per node).
   std::map<std::string, std::string> metadata;
 };
@@ -67,6 +71,9 @@ class CheckpointCoordinator {
   /// Starts a checkpoint now (if none is in flight beyond max_concurrent); returns its
   /// id.
   Result<int64_t> Trigger();
+  /// Starts a savepoint: a checkpoint written to its own `directory` (absent or empty),
+  /// self-contained and never removed by retention. Returns its id.
+  Result<int64_t> TriggerSavepoint(const std::string& directory);
   /// Waits until checkpoint `id` completed (OK) or was abandoned (the reason).
   Status WaitFor(int64_t id, int64_t timeout_ms);
 
@@ -83,6 +90,7 @@ class CheckpointCoordinator {
 
  private:
   struct Pending {
+    std::unique_ptr<CheckpointStorage> savepoint_storage;  // savepoints only
     std::unique_ptr<CheckpointWriter> writer;
     int64_t started_ms = 0;
     size_t acknowledged = 0;
@@ -90,7 +98,8 @@ class CheckpointCoordinator {
   CheckpointCoordinator(CheckpointConfig config, std::vector<Task*> tasks,
                         std::unique_ptr<CheckpointStorage> storage, int64_t first_id);
   void Run();
-  Status StartCheckpoint(int64_t id);
+  Status StartCheckpoint(int64_t id,
+                         std::unique_ptr<CheckpointStorage> savepoint_storage = nullptr);
   void Abandon(int64_t id, const std::string& reason);
 
   const CheckpointConfig config_;

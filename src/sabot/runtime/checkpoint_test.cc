@@ -475,7 +475,8 @@ TEST(CheckpointTest, RestoreAtAnotherParallelismIsRefusedWithWhatToDo) {
   options.checkpoints.restore = true;
   auto restored = Job::Start(env.BuildPlan().ValueOrDie(), options);
   ASSERT_FALSE(restored.ok());
-  EXPECT_NE(restored.status().message().find("same parallelism"), std::string::npos)
+  EXPECT_NE(restored.status().message().find("keep the source's parallelism"),
+            std::string::npos)
       << restored.status().ToString();
 }
 

@@ -1,8 +1,17 @@
 #include "sabot/runtime/job.h"
 
+#include <charconv>
+#include <optional>
+
 #include "sabot/common/initialize.h"
 
 namespace sabot {
+namespace {
+
+// Manifest metadata key of the job's number of key groups.
+constexpr char kMaxParallelismKey[] = "sabot.max_parallelism";
+
+}  // namespace
 
 Job::Job(std::shared_ptr<const LogicalPlan> plan, PhysicalPlan physical)
     : plan_(std::move(plan)), physical_(std::move(physical)) {}
@@ -13,7 +22,8 @@ Result<std::shared_ptr<Job>> Job::Start(std::shared_ptr<const LogicalPlan> plan,
   const OperatorRegistry* registry =
       options.registry ? options.registry : OperatorRegistry::Default();
   ARROW_ASSIGN_OR_RAISE(PhysicalPlan physical,
-                        BuildPhysicalPlan(*plan, *registry, options.channel_capacity));
+                        BuildPhysicalPlan(*plan, *registry, options.channel_capacity,
+                                          options.state_backend));
   std::shared_ptr<Job> job(new Job(std::move(plan), std::move(physical)));
   if (!options.checkpoints.directory.empty()) {
     ARROW_RETURN_NOT_OK(job->PrepareCheckpoints(options.checkpoints));
@@ -30,38 +40,20 @@ Status Job::PrepareCheckpoints(const CheckpointConfig& config) {
   for (const PlanNode& node : plan_->nodes()) {
     with_metadata.metadata[node.name] = std::to_string(node.parallelism);
   }
+  with_metadata.metadata[kMaxParallelismKey] = std::to_string(plan_->max_parallelism());
   int64_t first_id = 1;
-  if (config.restore) {
-    ARROW_ASSIGN_OR_RAISE(auto storage,
-                          CheckpointStorage::Open(config.directory, config.retain));
+  if (config.restore || !config.restore_from.empty()) {
+    const std::string& root =
+        config.restore_from.empty() ? config.directory : config.restore_from;
+    ARROW_ASSIGN_OR_RAISE(auto storage, CheckpointStorage::Open(root, config.retain));
     ARROW_ASSIGN_OR_RAISE(auto latest, storage->Latest(&skipped_));
     if (latest) {
-      for (const PlanNode& node : plan_->nodes()) {
-        auto it = latest->metadata.find(node.name);
-        if (it != latest->metadata.end() &&
-            it->second != std::to_string(node.parallelism)) {
-          return Status::NotImplemented(
-              "checkpoint ", latest->id, " ran '", node.name, "' at parallelism ",
-              it->second, ", the job now at ", node.parallelism,
-              ": restore at the same parallelism (rescaling comes with savepoints)");
-        }
-      }
-      for (auto& task : physical_.tasks) {
-        std::vector<std::string> names;
-        if (task->source_node) {
-          names.push_back(Task::PositionFileName(*task->source_node, task->subtask()));
-        }
-        for (const ChainedOperator& chained : task->chain) {
-          names.push_back(Task::StateFileName(*chained.node, task->subtask()));
-        }
-        for (const std::string& name : names) {
-          if (latest->files.count(name) == 0) continue;
-          ARROW_ASSIGN_OR_RAISE(std::string bytes, storage->ReadFile(*latest, name));
-          task->restore_files.emplace(name, std::move(bytes));
-        }
-      }
+      ARROW_RETURN_NOT_OK(AssignRestoreFiles(*storage, *latest));
       restored_checkpoint_ = latest->id;
       first_id = latest->id + 1;
+    } else if (!config.restore_from.empty()) {
+      return Status::Invalid("nothing to restore in '", config.restore_from,
+                             "': no complete savepoint or checkpoint there");
     }
   }
   std::vector<Task*> tasks;
@@ -70,6 +62,97 @@ Status Job::PrepareCheckpoints(const CheckpointConfig& config) {
                         CheckpointCoordinator::Make(with_metadata, tasks, first_id));
   for (Task* task : tasks) task->coordinator = coordinator_.get();
   return Status::OK();
+}
+
+// Same parallelism: each subtask gets its own files. Another parallelism (keyed
+// operators only): each subtask gets the state files of every old subtask whose key
+// groups overlap its own, and keeps the keys of its key groups (RestoreRescaled).
+Status Job::AssignRestoreFiles(CheckpointStorage& storage,
+                               const CompletedCheckpoint& checkpoint) {
+  auto saved_parallelism = [&](const PlanNode& node) -> Result<int> {
+    auto it = checkpoint.metadata.find(node.name);
+    if (it == checkpoint.metadata.end()) return node.parallelism;
+    int saved = 0;
+    const auto [end, error] =
+        std::from_chars(it->second.data(), it->second.data() + it->second.size(), saved);
+    if (error != std::errc() || end != it->second.data() + it->second.size() ||
+        saved < 1) {
+      return Status::IOError("checkpoint ", checkpoint.id, " records parallelism '",
+                             it->second, "' for '", node.name, "'");
+    }
+    return saved;
+  };
+  auto max_it = checkpoint.metadata.find(kMaxParallelismKey);
+  if (max_it != checkpoint.metadata.end() &&
+      max_it->second != std::to_string(plan_->max_parallelism())) {
+    return Status::Invalid("checkpoint ", checkpoint.id, " was taken with ",
+                           max_it->second, " key groups (max parallelism), the job has ",
+                           plan_->max_parallelism(),
+                           ": the max parallelism of a job cannot change");
+  }
+  for (auto& task : physical_.tasks) {
+    auto read = [&](const std::string& name) -> Result<std::optional<std::string>> {
+      if (checkpoint.files.count(name) == 0) return std::optional<std::string>();
+      ARROW_ASSIGN_OR_RAISE(std::string bytes, storage.ReadFile(checkpoint, name));
+      return std::optional<std::string>(std::move(bytes));
+    };
+    if (task->source_node) {
+      ARROW_ASSIGN_OR_RAISE(int saved, saved_parallelism(*task->source_node));
+      if (saved != task->source_node->parallelism) {
+        return Status::NotImplemented(
+            "checkpoint ", checkpoint.id, " ran source '", task->source_node->name,
+            "' at parallelism ", saved, ", the job at ", task->source_node->parallelism,
+            ": source positions are per subtask, keep the source's parallelism "
+            "(DataStream::SetParallelism) and rescale the operators after it");
+      }
+      const std::string name =
+          Task::PositionFileName(*task->source_node, task->subtask());
+      ARROW_ASSIGN_OR_RAISE(auto bytes, read(name));
+      if (bytes) task->restore_files.emplace(name, std::move(*bytes));
+    }
+    for (const ChainedOperator& chained : task->chain) {
+      const PlanNode& node = *chained.node;
+      ARROW_ASSIGN_OR_RAISE(int saved, saved_parallelism(node));
+      if (saved == node.parallelism) {
+        const std::string name = Task::StateFileName(node, task->subtask());
+        ARROW_ASSIGN_OR_RAISE(auto bytes, read(name));
+        if (bytes) task->restore_files.emplace(name, std::move(*bytes));
+        continue;
+      }
+      const KeyGroupRange mine = chained.context.key_groups;
+      std::vector<std::string>& states = task->rescaled_states[node.id];
+      for (int old = 0; old < saved; ++old) {
+        const KeyGroupRange theirs =
+            KeyGroupRange::ForSubtask(plan_->max_parallelism(), saved, old);
+        if (theirs.last < mine.first || theirs.first > mine.last) continue;
+        ARROW_ASSIGN_OR_RAISE(auto bytes, read(Task::StateFileName(node, old)));
+        if (bytes) states.push_back(std::move(*bytes));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<int64_t> Job::TriggerSavepoint(const std::string& directory, int64_t timeout_ms) {
+  if (!coordinator_) {
+    return Status::Invalid(
+        "savepoints need checkpointing: EnableCheckpointing (interval 0 takes only "
+        "savepoints and checkpoints on demand)");
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t id, coordinator_->TriggerSavepoint(directory));
+  ARROW_RETURN_NOT_OK(coordinator_->WaitFor(id, timeout_ms));
+  return id;
+}
+
+Result<int64_t> Job::StopWithSavepoint(const std::string& directory, int64_t timeout_ms) {
+  ARROW_ASSIGN_OR_RAISE(int64_t id, TriggerSavepoint(directory, timeout_ms));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_with_savepoint_ = true;
+  }
+  Cancel();
+  ARROW_RETURN_NOT_OK(Wait());
+  return id;
 }
 
 Job::~Job() {
@@ -126,7 +209,7 @@ Status Job::Wait() {
   joined_ = true;
   if (!first_error_.ok()) {
     final_status_ = first_error_;
-  } else if (cancelled_) {
+  } else if (cancelled_ && !stopped_with_savepoint_) {
     final_status_ = Status::Cancelled("job cancelled");
   }
   return final_status_;

@@ -26,6 +26,10 @@ struct JobOptions {
   const OperatorRegistry* registry = nullptr;
   /// Checkpoints (off unless a directory is set) and restore on start.
   CheckpointConfig checkpoints;
+  /// Where keyed operators keep their state (memory by default). For RocksDB,
+  /// `directory` is a local working directory that the job owns (one subdirectory per
+  /// operator subtask, replaced when the job starts).
+  StateBackendConfig state_backend;
 };
 
 class Job {
@@ -51,6 +55,17 @@ class Job {
 
   /// The checkpoint coordinator, or null when checkpoints are off.
   CheckpointCoordinator* checkpoints() { return coordinator_.get(); }
+  /// Takes a savepoint into `directory` (absent or empty) and waits for it; returns its
+  /// id. Restore it with CheckpointConfig::restore_from, at the same or (keyed
+  /// operators) another parallelism.
+  Result<int64_t> TriggerSavepoint(const std::string& directory,
+                                   int64_t timeout_ms = 60'000);
+  /// Takes a savepoint, then stops the job; Wait() then returns OK. Exactly-once sinks
+  /// have committed the savepoint's output; what the job did after the savepoint's
+  /// barrier is not committed and is replayed when the savepoint is restored.
+  Result<int64_t> StopWithSavepoint(const std::string& directory,
+                                    int64_t timeout_ms = 60'000);
+
   /// The checkpoint the job restored (0: none), and why newer ones were skipped.
   int64_t restored_checkpoint() const { return restored_checkpoint_; }
   const std::vector<std::string>& skipped_checkpoints() const { return skipped_; }
@@ -61,6 +76,8 @@ class Job {
   void Fail(const Status& status);
 
   Status PrepareCheckpoints(const CheckpointConfig& config);
+  Status AssignRestoreFiles(CheckpointStorage& storage,
+                            const CompletedCheckpoint& checkpoint);
 
   std::shared_ptr<const LogicalPlan> plan_;
   PhysicalPlan physical_;
@@ -71,6 +88,7 @@ class Job {
   std::mutex mutex_;
   Status first_error_;
   bool cancelled_ = false;
+  bool stopped_with_savepoint_ = false;
   size_t num_finished_ = 0;  // tasks that ended without error
   std::mutex wait_mutex_;  // serializes Wait(): one joins, later calls see final_status_
   bool joined_ = false;

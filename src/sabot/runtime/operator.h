@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "sabot/common/status.h"
+#include "sabot/state/state_backend.h"
+#include "sabot/types/key_groups.h"
 
 namespace arrow {
 class RecordBatch;
@@ -51,7 +53,18 @@ struct OperatorContext {
   /// Counters of the node, shared by its subtasks; operators count dropped rows (late
   /// events, rejected records) in rows_rejected. Never null in a job.
   NodeMetrics* metrics = nullptr;
+  /// The key groups this subtask owns: keyed operators keep state for these only.
+  KeyGroupRange key_groups;
+  /// The job's keyed state backend; for RocksDB, `directory` is this subtask's own
+  /// working directory. Keyed operators open it with OpenKeyedStateBackend().
+  StateBackendConfig state_backend;
 };
+
+/// Opens the keyed state backend of an operator subtask (its key groups, the job's
+/// backend). A RocksDB working directory left behind by an earlier run of the job is
+/// deleted first: state comes back from checkpoints, never from a working directory.
+Result<std::unique_ptr<KeyedStateBackend>> OpenKeyedStateBackend(
+    const OperatorContext& context);
 
 class Operator {
  public:
@@ -87,6 +100,16 @@ class Operator {
 
   /// Restores the state a SnapshotState() returned, after Open() and before any input.
   virtual Status RestoreState(const std::string& state) { return Status::OK(); }
+
+  /// Restores after a change of parallelism: `states` are the snapshots of the old
+  /// subtasks whose key groups overlap this subtask's (context().key_groups); a keyed
+  /// operator keeps what belongs to its key groups. Operators whose state cannot be
+  /// split by key keep the default, which refuses.
+  virtual Status RestoreRescaled(const std::vector<std::string>& states) {
+    return Status::NotImplemented(
+        "this operator's state cannot be redistributed: restore it at the parallelism "
+        "it was saved with");
+  }
 
   /// Checkpoint `checkpoint_id` is durable in every task (two-phase-commit sinks commit
   /// what they pre-committed for it).

@@ -2,6 +2,8 @@
 
 #include <arrow/type.h>
 
+#include <sstream>
+
 #include "sabot/types/key_groups.h"
 
 namespace sabot {
@@ -42,7 +44,8 @@ std::vector<std::vector<int>> ComputeChains(const LogicalPlan& plan) {
 
 Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
                                        const OperatorRegistry& registry,
-                                       int channel_capacity) {
+                                       int channel_capacity,
+                                       const StateBackendConfig& state_backend) {
   const auto& nodes = plan.nodes();
   const auto& edges = plan.edges();
   PhysicalPlan physical;
@@ -140,6 +143,14 @@ Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
         ctx.subtask = s;
         ctx.parallelism = parallelism;
         ctx.max_parallelism = plan.max_parallelism();
+        ctx.key_groups =
+            KeyGroupRange::ForSubtask(plan.max_parallelism(), parallelism, s);
+        ctx.state_backend = state_backend;
+        if (!state_backend.directory.empty()) {
+          std::ostringstream directory;
+          directory << state_backend.directory << "/node" << node.id << "-" << s;
+          ctx.state_backend.directory = directory.str();
+        }
         ctx.output_schema = node.output_schema;
         ctx.metrics = chained.metrics;
         for (int edge_index : plan.InputEdges(node.id)) {

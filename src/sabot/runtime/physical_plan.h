@@ -23,9 +23,12 @@ struct PhysicalPlan {
 };
 
 /// Instantiates operators, readers, gates and exchange writers for every subtask.
-/// `channel_capacity` is the number of elements a channel buffers.
+/// `channel_capacity` is the number of elements a channel buffers. Keyed operators keep
+/// state in `state_backend`; a RocksDB directory is the root of one working directory
+/// per operator subtask (node<id>-<subtask>).
 Result<PhysicalPlan> BuildPhysicalPlan(const LogicalPlan& plan,
                                        const OperatorRegistry& registry,
-                                       int channel_capacity);
+                                       int channel_capacity,
+                                       const StateBackendConfig& state_backend = {});
 
 }  // namespace sabot

@@ -190,7 +190,7 @@ Status Task::NotifyCheckpointComplete(int64_t id) {
 }
 
 Status Task::RestoreChain() {
-  if (restore_files.empty()) return Status::OK();
+  if (restore_files.empty() && rescaled_states.empty()) return Status::OK();
   if (reader) {
     auto it = restore_files.find(PositionFileName(*source_node, subtask_));
     if (it != restore_files.end()) {
@@ -202,8 +202,14 @@ Status Task::RestoreChain() {
     if (it != restore_files.end()) {
       ARROW_RETURN_NOT_OK(Annotate(chained.op->RestoreState(it->second), chained.node));
     }
+    auto rescaled = rescaled_states.find(chained.node->id);
+    if (rescaled != rescaled_states.end() && !rescaled->second.empty()) {
+      ARROW_RETURN_NOT_OK(
+          Annotate(chained.op->RestoreRescaled(rescaled->second), chained.node));
+    }
   }
   restore_files.clear();
+  rescaled_states.clear();
   return Status::OK();
 }
 

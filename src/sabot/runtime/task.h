@@ -69,6 +69,9 @@ class Task {
   CheckpointCoordinator* coordinator = nullptr;
   /// Snapshot files of a restored checkpoint that belong to this task, by file name.
   std::map<std::string, std::string> restore_files;
+  /// State files to redistribute, by node id: the job was restored at another
+  /// parallelism (Operator::RestoreRescaled).
+  std::map<int, std::vector<std::string>> rescaled_states;
 
   /// Checkpoint file names of a node's subtask state and of a source's position.
   static std::string StateFileName(const PlanNode& node, int subtask);

@@ -1,8 +1,10 @@
 // The keyed process function: user C++ code that sees whole batches of a keyed stream
-// together with a dense key id per row, keeps per-key state (KeyedValue, or anything
-// indexed by key id) and sets event-time and processing-time timers per key, like
-// Flink's KeyedProcessFunction. Built-in operators cover the common patterns; this is
-// for the rest (pattern detection, custom expiry, per-key alerts).
+// together with a dense key id per row, keeps per-key state in the job's keyed state
+// backend (ValueState, MapState, ... keyed by state_key(id)) and sets event-time and
+// processing-time timers per key, like Flink's KeyedProcessFunction. Built-in operators
+// cover the common patterns; this is for the rest (pattern detection, custom expiry,
+// per-key alerts). Checkpoints snapshot the backend, the keys and the timers, and
+// restore them at any parallelism (keys move with their key groups).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,8 @@
 
 #include "sabot/common/status.h"
 #include "sabot/plan/logical_plan.h"
+#include "sabot/state/state_backend.h"
+#include "sabot/state/state_key.h"
 #include "sabot/time/timer_service.h"
 
 namespace sabot {
@@ -35,6 +39,14 @@ class KeyedProcessContext {
   /// Key column values of `key_ids`, in order.
   virtual Result<std::vector<std::shared_ptr<arrow::Array>>> Keys(
       const std::vector<uint32_t>& key_ids) = 0;
+
+  /// The subtask's keyed state backend (memory or RocksDB, as the job is configured).
+  /// Create states with the Make*State functions (state/state_factory.h) in Open():
+  /// checkpoints snapshot and restore every state created there. Key ids are local to
+  /// one run; state is keyed by state_key(id), which is stable.
+  virtual KeyedStateBackend* state_backend() = 0;
+  /// The state key of key id `key`.
+  virtual StateKey state_key(uint32_t key) const = 0;
 
   /// Timers fire OnTimer once time reaches them; re-registering is a no-op.
   virtual void RegisterEventTimeTimer(uint32_t key, int64_t timestamp,
@@ -65,32 +77,6 @@ class KeyedProcessFunction {
   }
   /// All input has ended (after the final watermark fired the event-time timers).
   virtual Status Finish(KeyedProcessContext& context) { return Status::OK(); }
-};
-
-/// Per-key values indexed by key id (grows on demand).
-template <typename T>
-class KeyedValue {
- public:
-  bool Has(uint32_t key) const { return key < has_.size() && has_[key]; }
-  /// The value of `key`, or `fallback` if unset.
-  const T& Get(uint32_t key, const T& fallback) const {
-    return Has(key) ? values_[key] : fallback;
-  }
-  void Set(uint32_t key, T value) {
-    if (key >= values_.size()) {
-      values_.resize(key + 1);
-      has_.resize(key + 1, 0);
-    }
-    values_[key] = std::move(value);
-    has_[key] = 1;
-  }
-  void Clear(uint32_t key) {
-    if (key < has_.size()) has_[key] = 0;
-  }
-
- private:
-  std::vector<T> values_;
-  std::vector<uint8_t> has_;
 };
 
 /// Creates one function instance per subtask.

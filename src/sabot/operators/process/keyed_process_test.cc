@@ -6,6 +6,7 @@
 #include <map>
 
 #include "sabot/api/stream_environment.h"
+#include "sabot/state/state_factory.h"
 #include "sabot/testing/arrow_testing.h"
 
 namespace sabot {
@@ -26,15 +27,22 @@ std::shared_ptr<arrow::Schema> Alerts() {
 // of event time: each event moves the user's timer, the old one is deleted.
 class InactivityAlert : public KeyedProcessFunction {
  public:
+  Status Open(KeyedProcessContext& context) override {
+    ARROW_ASSIGN_OR_RAISE(
+        last_seen_, MakeValueState<int64_t>(context.state_backend(), {"last_seen"}));
+    return Status::OK();
+  }
+
   Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
                       const uint32_t* key_ids, KeyedProcessContext& context) override {
     const int64_t* times = batch->column_data(1)->GetValues<int64_t>(1);
     for (int64_t i = 0; i < batch->num_rows(); ++i) {
       const uint32_t key = key_ids[i];
-      const int64_t previous = last_seen_.Get(key, INT64_MIN);
+      ARROW_ASSIGN_OR_RAISE(auto seen, last_seen_->Get(context.state_key(key)));
+      const int64_t previous = seen.value_or(INT64_MIN);
       if (times[i] <= previous) continue;
       if (previous != INT64_MIN) context.DeleteEventTimeTimer(key, previous + 100);
-      last_seen_.Set(key, times[i]);
+      ARROW_RETURN_NOT_OK(last_seen_->Update(context.state_key(key), times[i]));
       context.RegisterEventTimeTimer(key, times[i] + 100);
     }
     return Status::OK();
@@ -46,7 +54,8 @@ class InactivityAlert : public KeyedProcessFunction {
     EXPECT_GE(context.watermark(), timer.timestamp);
     ARROW_ASSIGN_OR_RAISE(auto keys, context.Keys({timer.key}));
     arrow::Int64Builder last, fired;
-    ARROW_RETURN_NOT_OK(last.Append(last_seen_.Get(timer.key, 0)));
+    ARROW_ASSIGN_OR_RAISE(auto seen, last_seen_->Get(context.state_key(timer.key)));
+    ARROW_RETURN_NOT_OK(last.Append(seen.value_or(0)));
     ARROW_RETURN_NOT_OK(fired.Append(timer.timestamp));
     ARROW_ASSIGN_OR_RAISE(auto last_array, last.Finish());
     ARROW_ASSIGN_OR_RAISE(auto fired_array, fired.Finish());
@@ -55,7 +64,7 @@ class InactivityAlert : public KeyedProcessFunction {
   }
 
  private:
-  KeyedValue<int64_t> last_seen_;
+  std::unique_ptr<ValueState<int64_t>> last_seen_;
 };
 
 TEST(KeyedProcessTest, EventTimeTimersPerKeyFireInOrderAndCanBeDeleted) {
@@ -98,14 +107,21 @@ TEST(KeyedProcessTest, EventTimeTimersPerKeyFireInOrderAndCanBeDeleted) {
 // key's first row.
 class DelayedCount : public KeyedProcessFunction {
  public:
+  Status Open(KeyedProcessContext& context) override {
+    ARROW_ASSIGN_OR_RAISE(counts_,
+                          MakeValueState<int64_t>(context.state_backend(), {"counts"}));
+    return Status::OK();
+  }
+
   Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
                       const uint32_t* key_ids, KeyedProcessContext& context) override {
     for (int64_t i = 0; i < batch->num_rows(); ++i) {
-      const uint32_t key = key_ids[i];
-      if (!counts_.Has(key)) {
-        context.RegisterProcessingTimeTimer(key, context.processing_time() + 20);
+      const StateKey key = context.state_key(key_ids[i]);
+      ARROW_ASSIGN_OR_RAISE(auto count, counts_->Get(key));
+      if (!count) {
+        context.RegisterProcessingTimeTimer(key_ids[i], context.processing_time() + 20);
       }
-      counts_.Set(key, counts_.Get(key, 0) + 1);
+      ARROW_RETURN_NOT_OK(counts_->Update(key, count.value_or(0) + 1));
     }
     return Status::OK();
   }
@@ -124,7 +140,7 @@ class DelayedCount : public KeyedProcessFunction {
   }
 
  private:
-  KeyedValue<int64_t> counts_;
+  std::unique_ptr<ValueState<int64_t>> counts_;
   int fired_ = 0;
 };
 
