@@ -72,6 +72,14 @@ struct FileSinkConfig {
   FileFormat format = FileFormat::kJsonLines;
   /// Output directory (created if missing); subtask i writes part-<i>.<extension>.
   std::string path;
+  /// Two-phase commit with the job's checkpoints, as Flink's FileSink: subtask i
+  /// writes hidden in-progress files .part-<i>-<seq>.<extension>.inprogress, completes
+  /// the current one at each checkpoint barrier and renames it to the visible
+  /// part-<i>-<seq>.<extension> once that checkpoint is complete (or at the end of the
+  /// input). A job restored from a checkpoint then shows every row exactly once.
+  /// Without checkpoints, files become visible only at the end of the input. Readers
+  /// must ignore dot-files. See connectors/file/README.md, "Exactly-once mode".
+  bool exactly_once = false;
 };
 
 class FileSinkOptions : public NodeOptions {
