@@ -124,6 +124,25 @@ Status KeyedAggregates::MergeFrom(const KeyedAggregates& other) {
                      static_cast<int64_t>(count));
 }
 
+Status KeyedAggregates::MergeRenamed(const KeyedAggregates& other,
+                                     const std::vector<int64_t>& new_ids) {
+  slots_.clear();
+  from_slots_.clear();
+  for (uint32_t s = 0; s < other.keys_.size(); ++s) {
+    const uint32_t old_key = other.keys_[s];
+    if (old_key >= new_ids.size()) {
+      return Status::IOError("aggregation state names key ", old_key, " of ",
+                             new_ids.size());
+    }
+    if (new_ids[old_key] < 0) continue;
+    from_slots_.push_back(s);
+    slots_.push_back(SlotOf(static_cast<uint32_t>(new_ids[old_key])));
+  }
+  set_->Resize(static_cast<uint32_t>(keys_.size()));
+  return set_->Merge(*other.set_, from_slots_.data(), slots_.data(),
+                     static_cast<int64_t>(slots_.size()));
+}
+
 Status KeyedAggregates::MergeFrom(const KeyedAggregates& other,
                                   const std::vector<uint32_t>& keys) {
   slots_.clear();

@@ -38,6 +38,11 @@ class KeyedAggregates {
   /// Local slot of `key`, or -1.
   int64_t Find(uint32_t key) const;
 
+  /// Folds every key k of `other` with new_ids[k] >= 0 into this state as key
+  /// new_ids[k] (restoring a snapshot whose keys were renumbered).
+  Status MergeRenamed(const KeyedAggregates& other, const std::vector<int64_t>& new_ids);
+  bool empty() const { return keys_.empty(); }
+
   /// Appends / restores the keys and their aggregation state (checkpoints).
   Status Serialize(std::string* out) const;
   Status Deserialize(std::string_view* in);

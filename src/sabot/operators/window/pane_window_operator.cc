@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 
+#include "sabot/operators/aggregate/key_redistribution.h"
 #include "sabot/operators/aggregate/keyed_aggregates.h"
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/state/state_codec.h"
@@ -115,7 +116,48 @@ class PaneWindowOperator : public KeyedWindowOperator {
     return Status::OK();
   }
 
+  // Every subtask of a keyed operator aligned the barrier behind the same watermarks,
+  // so the snapshots agree on watermark and next window; min() is the safe merge.
+  Status RestoreRescaled(const std::vector<std::string>& states) override {
+    int64_t watermark = kMaxWatermark;
+    int64_t next_window = kMaxWatermark;
+    for (const std::string& bytes : states) {
+      std::string_view in = bytes;
+      ARROW_ASSIGN_OR_RAISE(int64_t old_watermark, StateCodec<int64_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(int64_t old_next, StateCodec<int64_t>::Read(&in));
+      watermark = std::min(watermark, old_watermark);
+      next_window = std::min(next_window, old_next);
+      ARROW_ASSIGN_OR_RAISE(SnapshotKeys old_keys,
+                            ReadSnapshotKeys(&in, options_.input_schema(),
+                                             options_.key_indices(), MaxParallelism()));
+      ARROW_ASSIGN_OR_RAISE(std::vector<int64_t> new_ids,
+                            AddKeysInRange(old_keys, context().key_groups, keys_.get()));
+      ARROW_ASSIGN_OR_RAISE(int64_t num_panes, StateCodec<int64_t>::Read(&in));
+      for (int64_t p = 0; p < num_panes; ++p) {
+        ARROW_ASSIGN_OR_RAISE(int64_t pane, StateCodec<int64_t>::Read(&in));
+        ARROW_ASSIGN_OR_RAISE(auto old_state, NewState());
+        ARROW_RETURN_NOT_OK(old_state->Deserialize(&in));
+        auto& target = panes_[pane];
+        if (!target) {
+          ARROW_ASSIGN_OR_RAISE(target, NewState());
+        }
+        ARROW_RETURN_NOT_OK(target->MergeRenamed(*old_state, new_ids));
+        if (target->empty()) panes_.erase(pane);
+      }
+      if (!in.empty()) return Status::IOError("window state has trailing bytes");
+    }
+    if (states.empty()) return Status::OK();
+    watermark_ = watermark;
+    next_window_ = next_window;
+    UpdateThresholds();
+    return Status::OK();
+  }
+
  private:
+  int32_t MaxParallelism() const {
+    return context().max_parallelism > 0 ? context().max_parallelism
+                                         : kDefaultMaxParallelism;
+  }
   int64_t PaneOf(int64_t t) const {
     return static_cast<int64_t>(FloorDiv(static_cast<__int128>(t) - offset_, pane_));
   }
