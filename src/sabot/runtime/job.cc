@@ -1,6 +1,8 @@
 #include "sabot/runtime/job.h"
 
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <optional>
 
 #include "sabot/common/initialize.h"
@@ -146,6 +148,32 @@ Result<int64_t> Job::TriggerSavepoint(const std::string& directory, int64_t time
 
 Result<int64_t> Job::StopWithSavepoint(const std::string& directory, int64_t timeout_ms) {
   ARROW_ASSIGN_OR_RAISE(int64_t id, TriggerSavepoint(directory, timeout_ms));
+  // The coordinator posted "savepoint complete" to every mailbox before the savepoint
+  // counted as complete; an action posted now runs after it, so once every task ran
+  // one, exactly-once sinks have committed the savepoint's output.
+  struct Latch {
+    std::mutex mutex;
+    std::condition_variable done;
+    size_t remaining;
+  };
+  auto latch = std::make_shared<Latch>();
+  latch->remaining = physical_.tasks.size();
+  for (auto& task : physical_.tasks) {
+    task->gate()->Post([latch] {
+      std::lock_guard<std::mutex> lock(latch->mutex);
+      if (--latch->remaining == 0) latch->done.notify_all();
+      return Status::OK();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(latch->mutex);
+    if (!latch->done.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                              [&] { return latch->remaining == 0; })) {
+      return Status::Invalid("savepoint ", id,
+                             " completed but the tasks did not confirm its commit in ",
+                             timeout_ms, " ms; the job keeps running");
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopped_with_savepoint_ = true;

@@ -128,6 +128,14 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
 
   Status Finish() override { return function_->Finish(*this); }
 
+  // The backend goes with the run: a RocksDB instance holds a lock on its directory
+  // until it is closed, and the job object may outlive its tasks.
+  Status Close() override {
+    function_.reset();
+    backend_.reset();
+    return Status::OK();
+  }
+
   // KeyedProcessContext
   int64_t watermark() const override { return watermark_; }
   int64_t processing_time() const override { return WallClockMillis(); }
