@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #define XXH_INLINE_ALL
@@ -97,6 +98,43 @@ Status CheckpointWriter::WriteFile(const std::string& name, const std::string& b
   return Status::OK();
 }
 
+Status CheckpointWriter::AddSharedFile(const SharedStateFile& file) {
+  if (!ValidName(file.name)) {
+    return Status::Invalid("shared file name '", file.name,
+                           "' is not allowed: use letters, digits and . _ # -");
+  }
+  std::error_code error;
+  const auto size = fs::file_size(file.local_path, error);
+  if (error) {
+    return Status::IOError("cannot read '", file.local_path, "': ", error.message());
+  }
+  const std::string directory = storage_->SharedDirectory();
+  const std::string target = directory + "/" + file.name;
+  const auto existing = fs::file_size(target, error);
+  if (error || existing != size) {
+    fs::create_directories(directory, error);
+    const std::string temp = target + ".tmp";
+    fs::copy_file(file.local_path, temp, fs::copy_options::overwrite_existing, error);
+    if (error) {
+      return Status::IOError("cannot copy '", file.local_path, "' to '", temp,
+                             "': ", error.message());
+    }
+    const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0) ::close(fd);
+      return Status::IOError("cannot sync '", temp, "': ", std::strerror(errno));
+    }
+    ::close(fd);
+    fs::rename(temp, target, error);
+    if (error) {
+      return Status::IOError("cannot rename '", temp, "': ", error.message());
+    }
+    ARROW_RETURN_NOT_OK(SyncDirectory(directory));
+  }
+  shared_[file.name] = static_cast<int64_t>(size);
+  return Status::OK();
+}
+
 Result<CompletedCheckpoint> CheckpointWriter::Commit(
     std::map<std::string, std::string> metadata) {
   std::ostringstream manifest;
@@ -115,6 +153,9 @@ Result<CompletedCheckpoint> CheckpointWriter::Commit(
                   static_cast<unsigned long long>(info.second));
     manifest << "file " << name << " " << info.first << " " << hex << "\n";
   }
+  for (const auto& [name, size] : shared_) {
+    manifest << "shared " << name << " " << size << "\n";
+  }
   manifest << "end\n";
   const std::string temp = directory_ + "/_MANIFEST.tmp";
   ARROW_RETURN_NOT_OK(WriteDurably(temp, manifest.str()));
@@ -130,6 +171,7 @@ Result<CompletedCheckpoint> CheckpointWriter::Commit(
   completed.directory = directory_;
   for (const auto& [name, info] : files_)
     completed.files[name] = {info.first, info.second};
+  completed.shared_files = shared_;
   completed.metadata = std::move(metadata);
   return completed;
 }
@@ -220,6 +262,21 @@ Result<CompletedCheckpoint> CheckpointStorage::Load(int64_t id, bool verify_chec
         }
       }
       checkpoint.files[name] = {size, checksum};
+    } else if (kind == "shared") {
+      std::string name;
+      int64_t size = -1;
+      fields >> name >> size;
+      if (!ValidName(name) || size < 0) {
+        return Status::IOError("checkpoint ", id, " has a corrupt manifest line '", line,
+                               "'");
+      }
+      const auto actual = fs::file_size(SharedDirectory() + "/" + name, error);
+      if (error || static_cast<int64_t>(actual) != size) {
+        return Status::IOError("checkpoint ", id, ": shared file '", name,
+                               "' is missing or has ", error ? 0 : actual,
+                               " bytes instead of ", size);
+      }
+      checkpoint.shared_files[name] = size;
     } else if (kind == "end") {
       ended = true;
     } else {
@@ -293,7 +350,20 @@ Status CheckpointStorage::ApplyRetention() {
   ARROW_ASSIGN_OR_RAISE(auto complete, List(nullptr));
   if (static_cast<int>(complete.size()) <= retain_) return Status::OK();
   const int64_t oldest_kept = complete[complete.size() - retain_].id;
+  // Shared files of the removed checkpoints that no kept one refers to. Files that no
+  // complete checkpoint refers to yet may belong to one in progress: they stay.
+  std::set<std::string> unused;
+  for (const CompletedCheckpoint& checkpoint : complete) {
+    if (checkpoint.id >= oldest_kept) continue;
+    for (const auto& [name, size] : checkpoint.shared_files) unused.insert(name);
+  }
+  for (const CompletedCheckpoint& checkpoint : complete) {
+    if (checkpoint.id < oldest_kept) continue;
+    for (const auto& [name, size] : checkpoint.shared_files) unused.erase(name);
+  }
   std::error_code error;
+  for (const std::string& name : unused)
+    fs::remove(SharedDirectory() + "/" + name, error);
   for (const auto& entry : fs::directory_iterator(root_, error)) {
     const int64_t id = IdOfDirectory(entry.path().filename().string());
     // Older checkpoints go, complete or not; newer incomplete ones may be in progress.

@@ -4,7 +4,11 @@
 //
 //   <root>/chk-<id>/<file>...
 //   <root>/chk-<id>/_MANIFEST      "sabot-checkpoint 1", "id <id>",
-//                                  "meta <key> <value>"..., "file <name> <size> <hex>"...
+//                                  "meta <key> <value>"..., "file <name> <size>
+//                                  <hex>"..., "shared <name> <size>"...
+//   <root>/shared/<name>           files of incremental state (RocksDB SST files), copied
+//                                  once and referenced by every checkpoint that needs
+//                                  them; deleted when no retained checkpoint does.
 //
 // A checkpoint without a manifest is incomplete (a crash during the snapshot); one
 // whose manifest or files do not check out is corrupt. Both are skipped on recovery with
@@ -23,9 +27,19 @@
 
 namespace sabot {
 
+/// A file a snapshot refers to instead of containing it (incremental state): copied into
+/// <root>/shared/<name> by the first checkpoint that needs it. Names must be unique
+/// for their content (a file of that name is never rewritten).
+struct SharedStateFile {
+  std::string name;
+  std::string local_path;
+};
+
 struct CompletedCheckpoint {
   int64_t id = 0;
   std::string directory;
+  /// Shared files the checkpoint refers to, with their sizes.
+  std::map<std::string, int64_t> shared_files;
   struct File {
     int64_t size = 0;
     uint64_t checksum = 0;  // xxh64
@@ -40,6 +54,9 @@ class CheckpointWriter {
   /// Writes one file of the checkpoint (durably: written, then fsync'ed). Names are
   /// [A-Za-z0-9._#-]+ and not "_MANIFEST".
   Status WriteFile(const std::string& name, const std::string& bytes);
+  /// Refers to a shared file, copying `file.local_path` into <root>/shared/ (temp file,
+  /// fsync, rename) unless a file of that name and size is already there.
+  Status AddSharedFile(const SharedStateFile& file);
   /// Writes the manifest (temp file, fsync, rename), which makes the checkpoint
   /// complete, then applies retention.
   Result<CompletedCheckpoint> Commit(std::map<std::string, std::string> metadata = {});
@@ -52,6 +69,7 @@ class CheckpointWriter {
   int64_t id_;
   std::string directory_;
   std::map<std::string, std::pair<int64_t, uint64_t>> files_;  // size, checksum
+  std::map<std::string, int64_t> shared_;                      // name, size
 };
 
 class CheckpointStorage {
@@ -74,6 +92,8 @@ class CheckpointStorage {
                                const std::string& name);
 
   const std::string& root() const { return root_; }
+  /// Where shared files live: <root>/shared.
+  std::string SharedDirectory() const { return root_ + "/shared"; }
 
  private:
   friend class CheckpointWriter;

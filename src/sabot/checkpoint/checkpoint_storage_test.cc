@@ -85,6 +85,53 @@ TEST(CheckpointStorageTest, RetentionKeepsTheNewestComplete) {
   EXPECT_FALSE(fs::exists(directory.Child("checkpoints/chk-3")));
 }
 
+TEST(CheckpointStorageTest, SharedFilesAreCopiedOnceAndDeletedWhenNoCheckpointNeedsThem) {
+  testing::TempDirectory directory;
+  auto storage = CheckpointStorage::Open(directory.Child("checkpoints"), 2).ValueOrDie();
+  auto local = [&](const std::string& name, const std::string& content) {
+    const std::string path = directory.Child(name);
+    std::ofstream(path) << content;
+    return SharedStateFile{name, path};
+  };
+  const SharedStateFile a = local("a.sst", "aaaa"), b = local("b.sst", "bb"),
+                        c = local("c.sst", "c");
+  auto commit = [&](int64_t id, std::vector<SharedStateFile> files) {
+    auto writer = storage->Begin(id).ValueOrDie();
+    EXPECT_TRUE(writer->WriteFile("op-0.state", "handle").ok());
+    for (const auto& file : files) EXPECT_TRUE(writer->AddSharedFile(file).ok());
+    return writer->Commit().ValueOrDie();
+  };
+  const std::string shared = storage->SharedDirectory();
+  auto first = commit(1, {a, b});
+  EXPECT_EQ(first.shared_files.at("a.sst"), 4);
+  // The second checkpoint reuses a.sst: a file of that name and size is not copied
+  // again (names are unique for their content).
+  std::ofstream(a.local_path) << "zzzz";
+  commit(2, {a, c});
+  std::ifstream stored(shared + "/a.sst");
+  std::string content;
+  stored >> content;
+  EXPECT_EQ(content, "aaaa");
+  // Checkpoint 3 retires checkpoint 1: b.sst is no longer needed, a.sst still is.
+  commit(3, {a});
+  EXPECT_TRUE(fs::exists(shared + "/a.sst"));
+  EXPECT_FALSE(fs::exists(shared + "/b.sst"));
+  EXPECT_TRUE(fs::exists(shared + "/c.sst"));
+  auto latest = storage->Latest(nullptr).ValueOrDie();
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->shared_files.size(), 1u);
+
+  // A checkpoint whose shared file went missing is skipped with the reason.
+  fs::remove(shared + "/a.sst");
+  std::vector<std::string> skipped;
+  auto after_loss = storage->Latest(&skipped).ValueOrDie();
+  EXPECT_FALSE(after_loss.has_value());
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_NE(skipped[0].find("shared file 'a.sst'"), std::string::npos) << skipped[0];
+  auto writer = storage->Begin(4).ValueOrDie();
+  EXPECT_TRUE(writer->AddSharedFile({"../escape.sst", a.local_path}).IsInvalid());
+}
+
 TEST(CheckpointStorageTest, NamesAndArgumentsAreValidated) {
   testing::TempDirectory directory;
   EXPECT_TRUE(CheckpointStorage::Open(directory.Child("c"), 0).status().IsInvalid());

@@ -76,6 +76,7 @@ Result<int64_t> CheckpointCoordinator::TriggerSavepoint(const std::string& direc
   }
   // A savepoint is not refused for checkpoints in flight: it is on demand.
   const int64_t id = next_id_++;
+  savepoints_.insert(id);
   ARROW_RETURN_NOT_OK(StartCheckpoint(id, std::move(storage)));
   return id;
 }
@@ -146,9 +147,13 @@ void CheckpointCoordinator::Run() {
       auto it = pending_.find(id);
       if (it == pending_.end()) continue;  // abandoned meanwhile
       Status status;
-      for (const auto& [name, bytes] : snapshot) {
+      for (const auto& [name, bytes] : snapshot.files) {
         status = it->second.writer->WriteFile(name, bytes);
         if (!status.ok()) break;
+      }
+      for (const SharedStateFile& file : snapshot.shared_files) {
+        if (!status.ok()) break;
+        status = it->second.writer->AddSharedFile(file);
       }
       if (!status.ok()) {
         Abandon(id, status.ToString());
@@ -203,6 +208,11 @@ Status CheckpointCoordinator::WaitFor(int64_t id, int64_t timeout_ms) {
                                       [&] { return outcomes_.count(id) > 0; });
   if (!done) return Status::Invalid("checkpoint ", id, " did not finish in time");
   return outcomes_[id];
+}
+
+bool CheckpointCoordinator::IsSavepoint(int64_t id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return savepoints_.count(id) > 0;
 }
 
 int64_t CheckpointCoordinator::num_completed() const {

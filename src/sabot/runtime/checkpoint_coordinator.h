@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -52,8 +53,12 @@ struct CheckpointConfig {
   std::map<std::string, std::string> metadata;
 };
 
-/// The snapshot files of one task for one checkpoint: (file name, bytes).
-using TaskSnapshot = std::vector<std::pair<std::string, std::string>>;
+/// The snapshot of one task for one checkpoint: files (name, bytes) and the shared
+/// files its state refers to (incremental RocksDB state), which the coordinator copies.
+struct TaskSnapshot {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<SharedStateFile> shared_files;
+};
 
 class CheckpointCoordinator {
  public:
@@ -84,6 +89,9 @@ class CheckpointCoordinator {
   /// A task has ended: checkpoints in flight and later ones can no longer complete.
   void TaskFinished();
 
+  /// Whether checkpoint `id` is a savepoint (its state must be self-contained).
+  bool IsSavepoint(int64_t id) const;
+
   int64_t num_completed() const;
   /// Reasons of abandoned checkpoints, oldest first.
   std::vector<std::string> failures() const;
@@ -113,6 +121,7 @@ class CheckpointCoordinator {
   int64_t next_id_;
   int64_t last_end_ms_ = 0;
   std::map<int64_t, Pending> pending_;
+  std::set<int64_t> savepoints_;
   std::deque<std::pair<int64_t, TaskSnapshot>> acknowledgements_;
   std::map<int64_t, Status> outcomes_;  // completed (OK) or abandoned
   int64_t num_completed_ = 0;

@@ -112,7 +112,8 @@ Status Job::AssignRestoreFiles(CheckpointStorage& storage,
       ARROW_ASSIGN_OR_RAISE(auto bytes, read(name));
       if (bytes) task->restore_files.emplace(name, std::move(*bytes));
     }
-    for (const ChainedOperator& chained : task->chain) {
+    for (ChainedOperator& chained : task->chain) {
+      chained.context.restore_shared_directory = storage.SharedDirectory();
       const PlanNode& node = *chained.node;
       ARROW_ASSIGN_OR_RAISE(int saved, saved_parallelism(node));
       if (saved == node.parallelism) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sabot/checkpoint/checkpoint_storage.h"
 #include "sabot/common/status.h"
 #include "sabot/state/state_backend.h"
 #include "sabot/types/key_groups.h"
@@ -58,6 +59,9 @@ struct OperatorContext {
   /// The job's keyed state backend; for RocksDB, `directory` is this subtask's own
   /// working directory. Keyed operators open it with OpenKeyedStateBackend().
   StateBackendConfig state_backend;
+  /// The shared directory of the checkpoint storage the job restores from (empty if
+  /// none): incremental state snapshots refer to files there.
+  std::string restore_shared_directory;
 };
 
 /// Opens the keyed state backend of an operator subtask (its key groups, the job's
@@ -98,6 +102,15 @@ class Operator {
     return std::string();
   }
 
+  /// Files the last SnapshotState() refers to instead of containing them (incremental
+  /// state): the coordinator copies each into the checkpoint storage's shared
+  /// directory, unless a checkpoint already did.
+  virtual std::vector<SharedStateFile> TakeSharedFiles() { return {}; }
+
+  /// Set by the task before SnapshotState(): a savepoint's state must be
+  /// self-contained, without references to shared files of earlier checkpoints.
+  void set_snapshot_for_savepoint(bool savepoint) { snapshot_for_savepoint_ = savepoint; }
+
   /// Restores the state a SnapshotState() returned, after Open() and before any input.
   virtual Status RestoreState(const std::string& state) { return Status::OK(); }
 
@@ -125,9 +138,11 @@ class Operator {
  protected:
   Collector* output() const { return context_.output; }
   const OperatorContext& context() const { return context_; }
+  bool snapshot_for_savepoint() const { return snapshot_for_savepoint_; }
 
  private:
   OperatorContext context_;
+  bool snapshot_for_savepoint_ = false;
 };
 
 }  // namespace sabot

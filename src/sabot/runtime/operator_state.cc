@@ -27,7 +27,10 @@ Result<std::unique_ptr<KeyedStateBackend>> OpenKeyedStateBackend(
     range =
         KeyGroupRange::ForSubtask(max_parallelism, context.parallelism, context.subtask);
   }
-  return KeyedStateBackend::Make(config, max_parallelism, range);
+  ARROW_ASSIGN_OR_RAISE(auto backend,
+                        KeyedStateBackend::Make(config, max_parallelism, range));
+  backend->set_shared_directory(context.restore_shared_directory);
+  return backend;
 }
 
 }  // namespace sabot

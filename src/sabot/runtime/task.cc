@@ -156,13 +156,20 @@ Result<TaskSnapshot> Task::SnapshotChain(int64_t id) {
   if (reader) {
     auto position = reader->SnapshotPosition();
     ARROW_RETURN_NOT_OK(Annotate(position.status(), source_node));
-    snapshot.emplace_back(PositionFileName(*source_node, subtask_), std::move(*position));
+    snapshot.files.emplace_back(PositionFileName(*source_node, subtask_),
+                                std::move(*position));
   }
+  const bool savepoint = coordinator->IsSavepoint(id);
   for (ChainedOperator& chained : chain) {
+    chained.op->set_snapshot_for_savepoint(savepoint);
     auto state = chained.op->SnapshotState(id);
     ARROW_RETURN_NOT_OK(Annotate(state.status(), chained.node));
     if (!state->empty()) {
-      snapshot.emplace_back(StateFileName(*chained.node, subtask_), std::move(*state));
+      snapshot.files.emplace_back(StateFileName(*chained.node, subtask_),
+                                  std::move(*state));
+    }
+    for (SharedStateFile& file : chained.op->TakeSharedFiles()) {
+      snapshot.shared_files.push_back(std::move(file));
     }
   }
   return snapshot;

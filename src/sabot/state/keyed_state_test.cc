@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "sabot/state/state_factory.h"
@@ -354,6 +355,87 @@ INSTANTIATE_TEST_SUITE_P(Backends, KeyedStateTest,
                            return info.param == StateBackendKind::kMemory ? "Memory"
                                                                           : "RocksDb";
                          });
+
+// Incremental checkpoints hand over the instance's SST files by unique names; a second
+// checkpoint refers to the first one's files again and adds only the new ones.
+TEST(RocksDbBackendTest, IncrementalCheckpointsReuseFilesAndRestoreAtAnyRange) {
+  testing::TempDirectory directory;
+  const std::string shared = directory.Child("shared");
+  std::filesystem::create_directories(shared);
+  StateBackendConfig config;
+  config.kind = StateBackendKind::kRocksDb;
+  config.directory = directory.Child("db");
+  auto backend =
+      KeyedStateBackend::Make(config, kMaxParallelism, {0, kMaxParallelism - 1})
+          .ValueOrDie();
+  auto counts = MakeValueState<int64_t>(backend.get(), {"count"}).ValueOrDie();
+  std::vector<std::string> names;
+  std::vector<StateKey> keys;
+  for (int i = 0; i < 30'000; ++i) {
+    std::ostringstream name;
+    name << "key" << i;
+    names.push_back(name.str());
+  }
+  for (int i = 0; i < 30'000; ++i) keys.push_back({(i * 31) % kMaxParallelism, names[i]});
+  auto upload = [&](const std::vector<SharedStateFile>& files) {
+    std::set<std::string> uploaded;
+    for (const auto& file : files) {
+      std::filesystem::copy_file(file.local_path, shared + "/" + file.name,
+                                 std::filesystem::copy_options::skip_existing);
+      uploaded.insert(file.name);
+    }
+    return uploaded;
+  };
+  for (int i = 0; i < 20'000; ++i) ASSERT_TRUE(counts->Update(keys[i], i).ok());
+  std::string first_handle, second_handle;
+  std::vector<SharedStateFile> first_files, second_files;
+  ASSERT_TRUE(backend->SnapshotForCheckpoint(1, &first_handle, &first_files).ok());
+  const auto first = upload(first_files);
+  ASSERT_FALSE(first.empty());
+  for (int i = 20'000; i < 30'000; ++i) ASSERT_TRUE(counts->Update(keys[i], i).ok());
+  ASSERT_TRUE(counts->Update(keys[0], -1).ok());
+  ASSERT_TRUE(backend->SnapshotForCheckpoint(2, &second_handle, &second_files).ok());
+  const auto second = upload(second_files);
+  for (const auto& name : first) EXPECT_EQ(second.count(name), 1u) << name;
+  EXPECT_GT(second.size(), first.size());
+  backend->NotifyCheckpointComplete(2);
+  EXPECT_FALSE(std::filesystem::exists(config.directory + ".checkpoints/1"));
+
+  auto expect_values = [&](std::string_view handle, int64_t rows, int parallelism) {
+    for (int32_t subtask = 0; subtask < parallelism; ++subtask) {
+      StateBackendConfig restored_config = config;
+      std::ostringstream dir;
+      dir << "restored-" << rows << "-" << parallelism << "-" << subtask;
+      restored_config.directory = directory.Child(dir.str());
+      const KeyGroupRange range =
+          KeyGroupRange::ForSubtask(kMaxParallelism, parallelism, subtask);
+      auto restored =
+          KeyedStateBackend::Make(restored_config, kMaxParallelism, range).ValueOrDie();
+      restored->set_shared_directory(shared);
+      auto values = MakeValueState<int64_t>(restored.get(), {"count"}).ValueOrDie();
+      ASSERT_TRUE(restored->Restore(handle).ok());
+      for (int i = 0; i < 30'000; ++i) {
+        if (!range.Contains(keys[i].key_group)) continue;
+        const auto value = values->Get(keys[i]).ValueOrDie();
+        if (i >= rows) {
+          EXPECT_FALSE(value.has_value()) << i;
+        } else {
+          EXPECT_EQ(value, i == 0 && rows == 30'000 ? -1 : i) << i;
+        }
+      }
+    }
+  };
+  expect_values(first_handle, 20'000, 1);  // reopened from the files
+  expect_values(second_handle, 30'000, 1);
+  expect_values(second_handle, 30'000, 3);  // entries copied per key-group range
+
+  auto lost =
+      KeyedStateBackend::Make({StateBackendKind::kRocksDb, directory.Child("lost")},
+                              kMaxParallelism, {0, kMaxParallelism - 1})
+          .ValueOrDie();
+  ASSERT_TRUE(MakeValueState<int64_t>(lost.get(), {"count"}).ok());
+  EXPECT_TRUE(lost->Restore(second_handle).IsInvalid());  // no shared directory given
+}
 
 TEST(RocksDbBackendTest, ConfigurationErrorsSayWhatToChange) {
   StateBackendConfig config;

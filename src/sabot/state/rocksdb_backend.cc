@@ -14,10 +14,10 @@
 #include <filesystem>
 
 #include <map>
+#include "sabot/state/rocksdb_backend_internal.h"
 #include "sabot/state/state_snapshot.h"
 
 namespace sabot {
-namespace {
 
 Status FromRocks(const rocksdb::Status& status, const char* what) {
   if (status.ok()) return Status::OK();
@@ -42,6 +42,8 @@ class TtlCompactionFilter : public rocksdb::CompactionFilter {
   int64_t ttl_ms_;
   std::function<int64_t()> clock_;
 };
+
+namespace {
 
 // The prefix of a state key is its StateKey part: key group, length and key bytes
 // (without a MapState user key). Hashing the memtable by it makes a point lookup a hash
@@ -68,28 +70,29 @@ class StateKeyPrefix : public rocksdb::SliceTransform {
 
 }  // namespace
 
-struct RocksDbBackend::Impl {
-  std::string directory;
-  rocksdb::Options options;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  std::vector<std::unique_ptr<TtlCompactionFilter>> filters;
-  std::vector<bool> has_ttl;
-  std::map<std::string, int> family_of_state;
-  rocksdb::ReadOptions read;
-  rocksdb::WriteOptions write;
-};
-
 RocksDbBackend::RocksDbBackend(int32_t max_parallelism, KeyGroupRange range)
     : KeyedStateBackend(max_parallelism, range), impl_(std::make_unique<Impl>()) {}
 
 RocksDbBackend::~RocksDbBackend() {
-  if (impl_->db) {
-    for (auto* family : impl_->families) {
+  CloseDb();
+  std::error_code error;
+  std::filesystem::remove_all(impl_->staging, error);
+}
+
+void RocksDbBackend::CloseDb() {
+  if (!impl_->db) return;
+  for (auto* family : impl_->families) {
+    if (family != nullptr) {
       impl_->db->DestroyColumnFamilyHandle(family).PermitUncheckedError();
     }
-    impl_->db->Close().PermitUncheckedError();
   }
+  if (impl_->default_family != nullptr) {
+    impl_->db->DestroyColumnFamilyHandle(impl_->default_family).PermitUncheckedError();
+    impl_->default_family = nullptr;
+  }
+  std::fill(impl_->families.begin(), impl_->families.end(), nullptr);
+  impl_->db->Close().PermitUncheckedError();
+  impl_->db.reset();
 }
 
 Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
@@ -111,6 +114,10 @@ Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
   std::unique_ptr<RocksDbBackend> backend(new RocksDbBackend(max_parallelism, range));
   Impl& impl = *backend->impl_;
   impl.directory = config.directory;
+  impl.incremental = config.incremental_checkpoints;
+  impl.staging = config.directory + ".checkpoints";
+  std::filesystem::remove_all(impl.staging, error);
+  impl.instance = RandomInstanceId();
   impl.options.create_if_missing = true;
   impl.options.write_buffer_size = static_cast<size_t>(config.write_buffer_bytes);
   rocksdb::BlockBasedTableOptions table;
@@ -146,6 +153,8 @@ Result<int> RocksDbBackend::ColumnFamily(const StateDescriptor& descriptor) {
   ARROW_RETURN_NOT_OK(FromRocks(
       impl_->db->CreateColumnFamily(options, descriptor.name, &handle), "create state"));
   impl_->families.push_back(handle);
+  impl_->family_options.push_back(options);
+  impl_->family_names.push_back(descriptor.name);
   impl_->has_ttl.push_back(descriptor.ttl.ttl_ms > 0);
   const int index = static_cast<int>(impl_->families.size()) - 1;
   impl_->family_of_state.emplace(descriptor.name, index);
@@ -257,6 +266,7 @@ Status RocksDbBackend::Snapshot(std::string* out) {
 }
 
 Status RocksDbBackend::Restore(std::string_view snapshot) {
+  if (snapshot.substr(0, 4) == "SBRI") return RestoreIncremental(snapshot);
   ARROW_ASSIGN_OR_RAISE(auto reader, StateSnapshotReader::Make(snapshot, kind()));
   constexpr size_t kBatchBytes = size_t{4} << 20;
   std::string_view name;

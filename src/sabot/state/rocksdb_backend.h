@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ class RocksDbBackend : public KeyedStateBackend {
   StateBackendKind kind() const override { return StateBackendKind::kRocksDb; }
   Result<int64_t> CleanupExpired(int64_t budget) override;
   Status Snapshot(std::string* out) override;
+  Status SnapshotForCheckpoint(int64_t checkpoint_id, std::string* out,
+                               std::vector<SharedStateFile>* shared_files) override;
+  void NotifyCheckpointComplete(int64_t checkpoint_id) override;
+  /// Takes a canonical snapshot (state_snapshot.h) or an incremental handle.
   Status Restore(std::string_view snapshot) override;
 
   /// A state's column family, created on first use; `ttl_ms` > 0 installs the
@@ -59,6 +64,15 @@ class RocksDbBackend : public KeyedStateBackend {
  private:
   struct Impl;
   RocksDbBackend(int32_t max_parallelism, KeyGroupRange range);
+  Status ReopenDb();
+  void CloseDb();
+  Status RestoreIncremental(std::string_view handle);
+  // Writes the files of an incremental handle into `directory` (links to shared
+  // files, private files' bytes); returns the local names of the shared ones.
+  Status MaterializeHandle(std::string_view handle, const std::string& directory,
+                           KeyGroupRange* range,
+                           std::map<std::string, std::string>* shared_of_local);
+  Status CopyEntriesFrom(const std::string& directory);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,7 +10,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "sabot/checkpoint/checkpoint_storage.h"
 #include "sabot/common/status.h"
 #include "sabot/state/keyed_state.h"
 #include "sabot/types/key_groups.h"
@@ -26,6 +28,9 @@ struct StateBackendConfig {
   /// RocksDB: LRU block cache and per-column-family write buffer sizes.
   int64_t block_cache_bytes = int64_t{64} << 20;
   int64_t write_buffer_bytes = int64_t{32} << 20;
+  /// RocksDB: checkpoints refer to the instance's SST files, copying only those that
+  /// are new since the previous checkpoint (savepoints are always full copies).
+  bool incremental_checkpoints = true;
 };
 
 class KeyedStateBackend {
@@ -55,6 +60,21 @@ class KeyedStateBackend {
   /// subtasks merges them: that is how state is redistributed when parallelism changes.
   virtual Status Restore(std::string_view snapshot) = 0;
 
+  /// The snapshot of a checkpoint. An incremental RocksDB backend writes a handle that
+  /// refers to its SST files (appended to `shared_files`, each named uniquely, for the
+  /// checkpoint storage to copy once) instead of every entry; otherwise Snapshot().
+  virtual Status SnapshotForCheckpoint(int64_t checkpoint_id, std::string* out,
+                                       std::vector<SharedStateFile>* shared_files) {
+    return Snapshot(out);
+  }
+  /// Checkpoint `checkpoint_id` is durable: local files kept for it may go.
+  virtual void NotifyCheckpointComplete(int64_t checkpoint_id) {}
+  /// Where Restore() finds the shared files incremental handles refer to.
+  void set_shared_directory(std::string directory) {
+    shared_directory_ = std::move(directory);
+  }
+  const std::string& shared_directory() const { return shared_directory_; }
+
   /// An error naming the key group when `key` is outside this backend's range.
   Status CheckKeyGroup(const StateKey& key) const;
 
@@ -62,6 +82,7 @@ class KeyedStateBackend {
   KeyedStateBackend(int32_t max_parallelism, KeyGroupRange range);
 
  private:
+  std::string shared_directory_;
   int32_t max_parallelism_;
   KeyGroupRange range_;
   std::function<int64_t()> clock_;

@@ -60,7 +60,7 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
   // Snapshot: version (u8 1) | watermark (i64) | key table | event-time timers |
   // processing-time timers | keyed state backend snapshot. Timers name keys by id, so
   // the key table travels with them.
-  Result<std::string> SnapshotState(int64_t) override {
+  Result<std::string> SnapshotState(int64_t id) override {
     std::string out;
     out.push_back(1);
     StateCodec<int64_t>::Append(watermark_, &out);
@@ -68,9 +68,22 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
     AppendTimers(event_timers_, &out);
     AppendTimers(processing_timers_, &out);
     std::string backend;
-    ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
+    if (snapshot_for_savepoint()) {
+      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
+    } else {
+      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
+    }
     StateCodec<std::string>::Append(backend, &out);
     return out;
+  }
+
+  std::vector<SharedStateFile> TakeSharedFiles() override {
+    return std::move(shared_files_);
+  }
+
+  Status NotifyCheckpointComplete(int64_t id) override {
+    backend_->NotifyCheckpointComplete(id);
+    return Status::OK();
   }
 
   Status RestoreState(const std::string& state) override {
@@ -220,6 +233,7 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
   std::unique_ptr<KeyTable> keys_;
   std::unique_ptr<KeyedStateKeys> state_keys_;
   std::unique_ptr<KeyedStateBackend> backend_;
+  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
   std::unique_ptr<KeyedProcessFunction> function_;
   TimerQueue event_timers_;
   TimerQueue processing_timers_;
