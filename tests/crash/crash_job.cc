@@ -6,14 +6,20 @@
 // that of an uninterrupted run.
 //
 //   sabot_crash_job --work DIR [--backend memory|rocksdb] [--rows N] [--rate ROWS_PER_S]
-//                   [--checkpoint-ms MS] [--parallelism P]
+//                   [--checkpoint-ms MS] [--parallelism P] [--accounts N]
+//                   [--report-first-output 1]
+//
+// --report-first-output prints {"first_output_unix_ms": ...} when the process function
+// emits its first result (the recovery benchmark measures kill → first output with it).
 //
 // Output: DIR/out/windows/part-*.jsonl and DIR/out/counts/part-*.jsonl (committed
 // files; in-progress files are hidden dot-files). Prints one JSON line when done.
+#include <sabot/common/time.h>
 #include <sabot/sabot.h>
 
 #include <arrow/api.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +37,13 @@ struct Options {
   double rate = 30'000;
   int64_t checkpoint_ms = 200;
   int parallelism = 2;
+  int64_t accounts = 200;
+  bool report_first_output = false;
 };
+
+// Set once by main(); read by the process function instances.
+bool report_first_output = false;
+std::atomic<bool> first_output_reported{false};
 
 std::shared_ptr<arrow::Schema> CountsSchema() {
   return arrow::schema({arrow::field("account", arrow::int64()),
@@ -81,6 +93,11 @@ class BucketCounter : public sabot::KeyedProcessFunction {
     ARROW_ASSIGN_OR_RAISE(auto total, totals_->Get(key));
     const int64_t new_total = total.value_or(0) + *count;
     ARROW_RETURN_NOT_OK(totals_->Update(key, new_total));
+    if (report_first_output && !first_output_reported.exchange(true)) {
+      std::printf("{\"first_output_unix_ms\": %lld}\n",
+                  static_cast<long long>(sabot::WallClockMillis()));
+      std::fflush(stdout);
+    }
     ARROW_ASSIGN_OR_RAISE(auto keys, context.Keys({timer.key}));
     arrow::Int64Builder ends, rows, totals;
     ARROW_RETURN_NOT_OK(ends.Append(bucket_end));
@@ -109,7 +126,7 @@ arrow::Status Run(const Options& options) {
       {.name = "account",
        .kind = sabot::GeneratorColumn::Kind::kUniformInt,
        .int_min = 0,
-       .int_max = 199},
+       .int_max = options.accounts - 1},
       {.name = "amount",
        .kind = sabot::GeneratorColumn::Kind::kUniformInt,
        .int_min = 1,
@@ -165,7 +182,8 @@ int Usage(const char* problem) {
   std::fprintf(stderr,
                "sabot_crash_job: %s\n"
                "usage: sabot_crash_job --work DIR [--backend memory|rocksdb] [--rows N] "
-               "[--rate ROWS_PER_S] [--checkpoint-ms MS] [--parallelism P]\n",
+               "[--rate ROWS_PER_S] [--checkpoint-ms MS] [--parallelism P] "
+               "[--accounts N] [--report-first-output 1]\n",
                problem);
   return 2;
 }
@@ -195,6 +213,10 @@ int main(int argc, char** argv) {
       options.rate = std::strtod(value.c_str(), &end);
     } else if (flag == "--checkpoint-ms") {
       options.checkpoint_ms = std::strtoll(value.c_str(), &end, 10);
+    } else if (flag == "--accounts") {
+      options.accounts = std::strtoll(value.c_str(), &end, 10);
+    } else if (flag == "--report-first-output") {
+      options.report_first_output = value == "1";
     } else if (flag == "--parallelism") {
       options.parallelism = static_cast<int>(std::strtol(value.c_str(), &end, 10));
     } else {
@@ -205,6 +227,8 @@ int main(int argc, char** argv) {
     }
   }
   if (options.work.empty()) return Usage("--work is required");
+  if (options.accounts < 1) return Usage("--accounts must be at least 1");
+  report_first_output = options.report_first_output;
   arrow::Status status = Run(options);
   if (!status.ok()) {
     std::fprintf(stderr, "sabot_crash_job: %s\n", status.ToString().c_str());

@@ -1,5 +1,6 @@
 #include "sabot/runtime/checkpoint_coordinator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -91,6 +92,9 @@ Status CheckpointCoordinator::StartCheckpoint(
   pending.savepoint_storage = std::move(savepoint_storage);
   pending.writer = std::move(writer);
   pending.started_ms = WallClockMillis();
+  pending.started_nanos = MonotonicNanos();
+  pending.stats.id = id;
+  pending.stats.savepoint = pending.savepoint_storage != nullptr;
   // Barriers start at the sources; the other tasks snapshot when they arrive.
   for (Task* task : tasks_) {
     if (!task->reader) continue;
@@ -147,10 +151,21 @@ void CheckpointCoordinator::Run() {
       auto it = pending_.find(id);
       if (it == pending_.end()) continue;  // abandoned meanwhile
       Status status;
+      CheckpointStats& stats = it->second.stats;
+      stats.max_sync_ms = std::max(stats.max_sync_ms, snapshot.sync_nanos / 1e6);
+      if (snapshot.barrier_emitted_nanos > 0) {
+        stats.max_injection_us =
+            std::max(stats.max_injection_us, snapshot.injection_nanos / 1e3);
+        stats.max_trigger_to_barrier_us =
+            std::max(stats.max_trigger_to_barrier_us,
+                     (snapshot.barrier_emitted_nanos - it->second.started_nanos) / 1e3);
+      }
       for (const auto& [name, bytes] : snapshot.files) {
         status = it->second.writer->WriteFile(name, bytes);
         if (!status.ok()) break;
+        stats.bytes += static_cast<int64_t>(bytes.size());
       }
+      stats.shared_files += static_cast<int64_t>(snapshot.shared_files.size());
       for (const SharedStateFile& file : snapshot.shared_files) {
         if (!status.ok()) break;
         status = it->second.writer->AddSharedFile(file);
@@ -167,6 +182,8 @@ void CheckpointCoordinator::Run() {
         Abandon(id, completed.status().ToString());
         continue;
       }
+      it->second.stats.duration_ms = (MonotonicNanos() - it->second.started_nanos) / 1e6;
+      stats_.push_back(it->second.stats);
       pending_.erase(it);
       outcomes_[id] = Status::OK();
       ++num_completed_;
@@ -208,6 +225,11 @@ Status CheckpointCoordinator::WaitFor(int64_t id, int64_t timeout_ms) {
                                       [&] { return outcomes_.count(id) > 0; });
   if (!done) return Status::Invalid("checkpoint ", id, " did not finish in time");
   return outcomes_[id];
+}
+
+std::vector<CheckpointStats> CheckpointCoordinator::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
 }
 
 bool CheckpointCoordinator::IsSavepoint(int64_t id) const {

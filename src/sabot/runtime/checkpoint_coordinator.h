@@ -58,6 +58,29 @@ struct CheckpointConfig {
 struct TaskSnapshot {
   std::vector<std::pair<std::string, std::string>> files;
   std::vector<SharedStateFile> shared_files;
+  /// Time the task spent taking its snapshot (the synchronous phase).
+  int64_t sync_nanos = 0;
+  /// Source tasks: when the barrier left (MonotonicNanos), and how long the task took
+  /// from the trigger in its mailbox to emitting the barrier (snapshot included).
+  int64_t barrier_emitted_nanos = 0;
+  int64_t injection_nanos = 0;
+};
+
+/// What one completed checkpoint cost.
+struct CheckpointStats {
+  int64_t id = 0;
+  bool savepoint = false;
+  /// Trigger to manifest committed.
+  double duration_ms = 0;
+  /// Bytes of snapshot files written, and of shared files referenced.
+  int64_t bytes = 0;
+  int64_t shared_files = 0;
+  /// Longest synchronous snapshot of any task.
+  double max_sync_ms = 0;
+  /// Longest source injection (mailbox action to barrier emitted), and longest time
+  /// from the trigger being posted to a source's barrier leaving it.
+  double max_injection_us = 0;
+  double max_trigger_to_barrier_us = 0;
 };
 
 class CheckpointCoordinator {
@@ -93,6 +116,8 @@ class CheckpointCoordinator {
   bool IsSavepoint(int64_t id) const;
 
   int64_t num_completed() const;
+  /// Statistics of completed checkpoints, oldest first.
+  std::vector<CheckpointStats> stats() const;
   /// Reasons of abandoned checkpoints, oldest first.
   std::vector<std::string> failures() const;
 
@@ -101,7 +126,9 @@ class CheckpointCoordinator {
     std::unique_ptr<CheckpointStorage> savepoint_storage;  // savepoints only
     std::unique_ptr<CheckpointWriter> writer;
     int64_t started_ms = 0;
+    int64_t started_nanos = 0;
     size_t acknowledged = 0;
+    CheckpointStats stats;
   };
   CheckpointCoordinator(CheckpointConfig config, std::vector<Task*> tasks,
                         std::unique_ptr<CheckpointStorage> storage, int64_t first_id);
@@ -126,6 +153,7 @@ class CheckpointCoordinator {
   std::map<int64_t, Status> outcomes_;  // completed (OK) or abandoned
   int64_t num_completed_ = 0;
   std::vector<std::string> failures_;
+  std::vector<CheckpointStats> stats_;
 };
 
 }  // namespace sabot

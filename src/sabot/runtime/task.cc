@@ -152,6 +152,7 @@ std::string Task::PositionFileName(const PlanNode& node, int subtask) {
 }
 
 Result<TaskSnapshot> Task::SnapshotChain(int64_t id) {
+  const int64_t start = MonotonicNanos();
   TaskSnapshot snapshot;
   if (reader) {
     auto position = reader->SnapshotPosition();
@@ -172,6 +173,7 @@ Result<TaskSnapshot> Task::SnapshotChain(int64_t id) {
       snapshot.shared_files.push_back(std::move(file));
     }
   }
+  snapshot.sync_nanos = MonotonicNanos() - start;
   return snapshot;
 }
 
@@ -184,8 +186,14 @@ void Task::Acknowledge(int64_t id, Result<TaskSnapshot> snapshot) {
 }
 
 Status Task::TriggerCheckpoint(int64_t id) {
-  Acknowledge(id, SnapshotChain(id));
+  const int64_t start = MonotonicNanos();
+  Result<TaskSnapshot> snapshot = SnapshotChain(id);
   for (auto& writer : writers) ARROW_RETURN_NOT_OK(writer->EmitBarrier(id));
+  if (snapshot.ok()) {
+    snapshot->barrier_emitted_nanos = MonotonicNanos();
+    snapshot->injection_nanos = snapshot->barrier_emitted_nanos - start;
+  }
+  Acknowledge(id, std::move(snapshot));
   return Status::OK();
 }
 
