@@ -1,12 +1,15 @@
 #include "sabot/connectors/file/columnar_files.h"
 
 #include <algorithm>
+#include <vector>
 
 #include <arrow/io/file.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
 #include <parquet/properties.h>
 
 namespace sabot {
@@ -19,31 +22,45 @@ Status NameFile(const Status& status, const std::string& path, const char* forma
 }
 
 // Keeps the Parquet FileReader alive for as long as its batch reader, as Parquet
-// requires, and names the file in decoding errors.
+// requires, drops the first `skip_rows` rows, and names the file in decoding errors.
 class ParquetBatches : public arrow::RecordBatchReader {
  public:
   ParquetBatches(std::string path, std::unique_ptr<parquet::arrow::FileReader> file,
-                 std::unique_ptr<arrow::RecordBatchReader> batches)
-      : path_(std::move(path)), file_(std::move(file)), batches_(std::move(batches)) {}
+                 std::unique_ptr<arrow::RecordBatchReader> batches, int64_t skip_rows)
+      : path_(std::move(path)),
+        file_(std::move(file)),
+        batches_(std::move(batches)),
+        skip_rows_(skip_rows) {}
 
   std::shared_ptr<arrow::Schema> schema() const override { return batches_->schema(); }
 
   Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
-    return NameFile(batches_->ReadNext(batch), path_, "Parquet");
+    while (true) {
+      ARROW_RETURN_NOT_OK(NameFile(batches_->ReadNext(batch), path_, "Parquet"));
+      if (skip_rows_ == 0 || *batch == nullptr) return Status::OK();
+      const int64_t num_rows = (*batch)->num_rows();
+      if (num_rows > skip_rows_) {
+        *batch = (*batch)->Slice(skip_rows_);
+        skip_rows_ = 0;
+        return Status::OK();
+      }
+      skip_rows_ -= num_rows;
+    }
   }
 
  private:
   std::string path_;
   std::unique_ptr<parquet::arrow::FileReader> file_;
   std::unique_ptr<arrow::RecordBatchReader> batches_;
+  int64_t skip_rows_;
 };
 
 // Presents the batches of an IPC file (random access) in order.
 class IpcFileBatches : public arrow::RecordBatchReader {
  public:
   IpcFileBatches(std::string path,
-                 std::shared_ptr<arrow::ipc::RecordBatchFileReader> file)
-      : path_(std::move(path)), file_(std::move(file)) {}
+                 std::shared_ptr<arrow::ipc::RecordBatchFileReader> file, int first_batch)
+      : path_(std::move(path)), file_(std::move(file)), next_(first_batch) {}
 
   std::shared_ptr<arrow::Schema> schema() const override { return file_->schema(); }
 
@@ -84,7 +101,7 @@ class IpcStreamBatches : public arrow::RecordBatchReader {
 }  // namespace
 
 Result<std::unique_ptr<arrow::RecordBatchReader>> OpenParquetBatches(
-    const std::string& path, int64_t batch_size) {
+    const std::string& path, int64_t batch_size, int64_t first_row) {
   parquet::ArrowReaderProperties properties(/*use_threads=*/false);
   properties.set_batch_size(batch_size);
   parquet::arrow::FileReaderBuilder builder;
@@ -92,20 +109,51 @@ Result<std::unique_ptr<arrow::RecordBatchReader>> OpenParquetBatches(
   auto file = builder.properties(properties)->Build();
   ARROW_RETURN_NOT_OK(NameFile(file.status(), path, "Parquet"));
   std::unique_ptr<parquet::arrow::FileReader> reader = std::move(file).ValueOrDie();
-  auto batches = reader->GetRecordBatchReader();
+  // The row groups from the one holding first_row on; the rows before first_row in
+  // that group are decoded and dropped.
+  std::vector<int> row_groups;
+  int64_t skip_rows = first_row;
+  const std::shared_ptr<parquet::FileMetaData> metadata =
+      reader->parquet_reader()->metadata();
+  for (int group = 0; group < metadata->num_row_groups(); ++group) {
+    const int64_t num_rows = metadata->RowGroup(group)->num_rows();
+    if (row_groups.empty() && skip_rows >= num_rows) {
+      skip_rows -= num_rows;
+      continue;
+    }
+    row_groups.push_back(group);
+  }
+  if (first_row < 0 || (row_groups.empty() && skip_rows > 0)) {
+    return Status::Invalid("Parquet file '", path, "' has ", metadata->num_rows(),
+                           " rows, so it cannot continue at row ", first_row,
+                           ": the file changed since the position was recorded");
+  }
+  auto batches = reader->GetRecordBatchReader(row_groups);
   ARROW_RETURN_NOT_OK(NameFile(batches.status(), path, "Parquet"));
   return std::make_unique<ParquetBatches>(path, std::move(reader),
-                                          std::move(batches).ValueOrDie());
+                                          std::move(batches).ValueOrDie(), skip_rows);
 }
 
 Result<std::unique_ptr<arrow::RecordBatchReader>> OpenArrowIpcBatches(
-    const std::string& path) {
+    const std::string& path, int64_t first_batch) {
   auto input = arrow::io::ReadableFile::Open(path);
   ARROW_RETURN_NOT_OK(NameFile(input.status(), path, "Arrow IPC"));
   std::shared_ptr<arrow::io::ReadableFile> file = std::move(input).ValueOrDie();
+  const auto past_the_end = [&](int64_t num_batches) {
+    return Status::Invalid("Arrow IPC file '", path, "' has ", num_batches,
+                           " record batches, so it cannot continue at batch ",
+                           first_batch,
+                           ": the file changed since the position was recorded");
+  };
   auto random_access = arrow::ipc::RecordBatchFileReader::Open(file);
   if (random_access.ok()) {
-    return std::make_unique<IpcFileBatches>(path, std::move(random_access).ValueOrDie());
+    std::shared_ptr<arrow::ipc::RecordBatchFileReader> reader =
+        std::move(random_access).ValueOrDie();
+    if (first_batch < 0 || first_batch > reader->num_record_batches()) {
+      return past_the_end(reader->num_record_batches());
+    }
+    return std::make_unique<IpcFileBatches>(path, std::move(reader),
+                                            static_cast<int>(first_batch));
   }
   // Not the file format (no footer): the stream format starts at the first byte.
   ARROW_RETURN_NOT_OK(NameFile(file->Seek(0), path, "Arrow IPC"));
@@ -116,7 +164,14 @@ Result<std::unique_ptr<arrow::RecordBatchReader>> OpenArrowIpcBatches(
                            random_access.status().message(), ") nor an IPC stream (",
                            stream.status().message(), ")");
   }
-  return std::make_unique<IpcStreamBatches>(path, std::move(stream).ValueOrDie());
+  if (first_batch < 0) return past_the_end(0);
+  auto batches = std::make_unique<IpcStreamBatches>(path, std::move(stream).ValueOrDie());
+  for (int64_t skipped = 0; skipped < first_batch; ++skipped) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(batches->ReadNext(&batch));
+    if (batch == nullptr) return past_the_end(skipped);
+  }
+  return batches;
 }
 
 Status CheckFileSchema(const std::string& path, const arrow::Schema& expected,

@@ -6,6 +6,7 @@
 #include "sabot/connectors/file/bad_records.h"
 #include "sabot/connectors/file/batch_assembler.h"
 #include "sabot/connectors/file/csv_records.h"
+#include "sabot/connectors/file/file_position.h"
 #include "sabot/connectors/file/file_readers.h"
 
 namespace sabot {
@@ -14,12 +15,15 @@ namespace {
 class CsvReader : public SourceReader {
  public:
   CsvReader(std::vector<std::string> files, std::shared_ptr<arrow::Schema> schema,
-            int64_t batch_size, char delimiter, BadRecordHandler bad_records)
+            int64_t batch_size, char delimiter, BadRecordHandler bad_records, int subtask,
+            int parallelism)
       : files_(std::move(files)),
         schema_(std::move(schema)),
         batch_size_(batch_size),
         records_(delimiter),
-        bad_records_(std::move(bad_records)) {}
+        bad_records_(std::move(bad_records)),
+        subtask_(subtask),
+        parallelism_(parallelism) {}
 
   Status Open() override {
     ARROW_ASSIGN_OR_RAISE(assembler_, BatchAssembler::Make(schema_, batch_size_));
@@ -42,6 +46,50 @@ class CsvReader : public SourceReader {
     }
     if (assembler_->num_rows() == 0) return nullptr;
     return assembler_->Flush();
+  }
+
+  // Position: the offset after the last record read, as in the JSON lines reader
+  // (Next() stops right after the record that fills a batch and emits it). A restore
+  // reads the file's header again, for the column mapping, and continues there.
+  Result<std::string> SnapshotPosition() override {
+    if (assembler_ != nullptr && assembler_->num_rows() > 0) {
+      return Status::Invalid("internal error: CSV source subtask ", subtask_, " holds ",
+                             assembler_->num_rows(),
+                             " rows it has not emitted; a position is only taken "
+                             "between two Next() calls");
+    }
+    FilePosition position;
+    if (file_open_) {
+      position.file_index = static_cast<int64_t>(next_file_) - 1;
+      position.path = files_[next_file_ - 1];
+      position.offset = records_.offset();
+      position.line_or_row = records_.lines_before_offset();
+    } else {
+      position.file_index = static_cast<int64_t>(next_file_);
+      if (next_file_ < files_.size()) position.path = files_[next_file_];
+    }
+    return EncodeFilePosition(FileFormat::kCsv, subtask_, parallelism_, position);
+  }
+
+  Status RestorePosition(const std::string& bytes) override {
+    ARROW_ASSIGN_OR_RAISE(
+        FilePosition position,
+        DecodeFilePosition(bytes, FileFormat::kCsv, subtask_, parallelism_, files_));
+    next_file_ = static_cast<size_t>(position.file_index);
+    file_open_ = false;
+    if (position.offset == 0 && position.line_or_row == 0) return Status::OK();
+    ARROW_RETURN_NOT_OK(OpenFile(position.path));
+    if (position.offset < records_.offset() ||
+        position.line_or_row < records_.lines_before_offset()) {
+      return Status::Invalid("the checkpointed position of '", position.path, "' (byte ",
+                             position.offset, ", after line ", position.line_or_row,
+                             ") lies inside its header: the file changed since the "
+                             "checkpoint, or the checkpoint is corrupt");
+    }
+    ARROW_RETURN_NOT_OK(records_.Seek(position.offset, position.line_or_row));
+    file_open_ = true;
+    ++next_file_;
+    return Status::OK();
   }
 
  private:
@@ -97,6 +145,9 @@ class CsvReader : public SourceReader {
   std::unique_ptr<BatchAssembler> assembler_;
   // For each column of the current file's header: the schema field it fills, or -1.
   std::vector<int> field_of_column_;
+  const int subtask_;
+  const int parallelism_;
+  // The index of the next file to open; the file open (file_open_) is the one before.
   size_t next_file_ = 0;
   bool file_open_ = false;
   std::string reason_;
@@ -138,7 +189,8 @@ Result<std::unique_ptr<SourceReader>> MakeCsvReader(const FileSourceOptions& opt
   return std::make_unique<CsvReader>(
       FilesOfSubtask(options.files(), context.subtask, context.parallelism),
       options.schema(), config.batch_size, config.csv_delimiter,
-      BadRecordHandler(config.on_bad_record, config.rejects_path, context.metrics));
+      BadRecordHandler(config.on_bad_record, config.rejects_path, context.metrics),
+      context.subtask, context.parallelism);
 }
 
 }  // namespace sabot

@@ -107,6 +107,14 @@ Status CsvFileReader::Open(const std::string& path) {
   return buffer_.Open(path);
 }
 
+Status CsvFileReader::Seek(int64_t offset, int64_t lines_before) {
+  line_number_ = lines_before;
+  next_line_number_ = lines_before + 1;
+  unterminated_quote_ = false;
+  const std::string path = buffer_.path();
+  return buffer_.Open(path, offset);
+}
+
 Result<bool> CsvFileReader::NextRecord() {
   while (true) {
     if (buffer_.size() == 0) {

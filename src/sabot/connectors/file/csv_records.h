@@ -76,6 +76,9 @@ class CsvFileReader {
   explicit CsvFileReader(char delimiter) : parser_(delimiter) {}
 
   Status Open(const std::string& path);
+  /// Continues the open file at byte `offset`, which must start a record (a position
+  /// offset() returned), with `lines_before` lines before it.
+  Status Seek(int64_t offset, int64_t lines_before);
 
   /// Advances to the next non-blank record and returns true, or returns false at the end
   /// of the file. The record stays valid until the next call.
@@ -87,6 +90,10 @@ class CsvFileReader {
   bool unterminated_quote() const { return unterminated_quote_; }
   /// Returns the line on which the current record starts.
   int64_t line_number() const { return line_number_; }
+  /// Returns the byte offset after the current record: where the next one starts.
+  int64_t offset() const { return buffer_.offset(); }
+  /// Returns the number of lines before offset().
+  int64_t lines_before_offset() const { return next_line_number_ - 1; }
   const std::string& path() const { return buffer_.path(); }
 
  private:

@@ -1,6 +1,7 @@
 #include "sabot/connectors/file/file_buffer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,17 +29,33 @@ void FileBuffer::CloseFile() {
   }
 }
 
-Status FileBuffer::Open(const std::string& path) {
+Status FileBuffer::Open(const std::string& path, int64_t offset) {
   CloseFile();
   path_ = path;
+  buffer_offset_ = 0;
   begin_ = 0;
   end_ = 0;
   at_eof_ = false;
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) {
-    return Status::IOError("cannot open '", path, "': ", std::strerror(errno));
+    return Status::IOError("cannot open '", path_, "': ", std::strerror(errno));
   }
-  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (offset != 0) {
+    struct stat info;
+    if (::fstat(fd_, &info) != 0) {
+      return Status::IOError("cannot read '", path_, "': ", std::strerror(errno));
+    }
+    if (offset < 0 || offset > info.st_size) {
+      return Status::Invalid("'", path_, "' has ", info.st_size,
+                             " bytes, so it cannot continue at byte ", offset,
+                             ": the file changed since the position was recorded");
+    }
+    if (::lseek(fd_, offset, SEEK_SET) < 0) {
+      return Status::IOError("cannot seek in '", path_, "': ", std::strerror(errno));
+    }
+    buffer_offset_ = offset;
+  }
+  ::posix_fadvise(fd_, offset, 0, POSIX_FADV_SEQUENTIAL);
   return Status::OK();
 }
 
@@ -47,6 +64,7 @@ Status FileBuffer::ReadMore() {
   const size_t unconsumed = size();
   if (begin_ > 0) {
     std::memmove(buffer_.get(), buffer_.get() + begin_, unconsumed);
+    buffer_offset_ += static_cast<int64_t>(begin_);
     begin_ = 0;
     end_ = unconsumed;
   }
@@ -74,9 +92,9 @@ Status FileBuffer::ReadMore() {
   }
 }
 
-Status LineReader::Open(const std::string& path) {
-  line_number_ = 0;
-  return buffer_.Open(path);
+Status LineReader::Open(const std::string& path, int64_t offset, int64_t lines_before) {
+  line_number_ = lines_before;
+  return buffer_.Open(path, offset);
 }
 
 Result<bool> LineReader::NextLine(std::string_view* line) {

@@ -22,8 +22,10 @@ class FileBuffer {
   FileBuffer(const FileBuffer&) = delete;
   FileBuffer& operator=(const FileBuffer&) = delete;
 
-  /// Closes the current file, if any, and opens `path` for reading from its start.
-  Status Open(const std::string& path);
+  /// Closes the current file, if any, and opens `path` for reading from byte `offset`
+  /// (a position a checkpoint recorded). An offset past the end of the file is an
+  /// error naming the file: the file changed since the position was taken.
+  Status Open(const std::string& path, int64_t offset = 0);
 
   const std::string& path() const { return path_; }
   /// Returns the first unconsumed byte.
@@ -32,6 +34,8 @@ class FileBuffer {
   size_t size() const { return end_ - begin_; }
   /// Returns true when the file has no bytes beyond those in memory.
   bool at_eof() const { return at_eof_; }
+  /// Returns the offset in the file of the first unconsumed byte.
+  int64_t offset() const { return buffer_offset_ + static_cast<int64_t>(begin_); }
 
   void Consume(size_t num_bytes) { begin_ += num_bytes; }
 
@@ -48,6 +52,8 @@ class FileBuffer {
   int fd_ = -1;
   std::unique_ptr<char[]> buffer_;
   size_t capacity_ = 0;
+  // The offset in the file of buffer_[0].
+  int64_t buffer_offset_ = 0;
   size_t begin_ = 0;
   size_t end_ = 0;
   bool at_eof_ = true;
@@ -57,14 +63,18 @@ class FileBuffer {
 /// numbers them from 1.
 class LineReader {
  public:
-  Status Open(const std::string& path);
+  /// Opens `path` at byte `offset`, which must start a line; `lines_before` is the
+  /// number of lines before it, so that line numbers continue from there.
+  Status Open(const std::string& path, int64_t offset = 0, int64_t lines_before = 0);
 
   /// Sets *line to the next line without its terminator and returns true, or returns
   /// false at the end of the file. The view is valid until the next call.
   Result<bool> NextLine(std::string_view* line);
 
-  /// Returns the 1-based number of the line last returned.
+  /// Returns the 1-based number of the line last returned (0 before the first line).
   int64_t line_number() const { return line_number_; }
+  /// Returns the byte offset of the line after the one last returned.
+  int64_t offset() const { return buffer_.offset(); }
   const std::string& path() const { return buffer_.path(); }
 
  private:

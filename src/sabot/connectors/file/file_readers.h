@@ -1,6 +1,7 @@
 // The per-format source readers behind the "file_source" registry entry. Each reader
 // serves one subtask: it reads files subtask, subtask + p, subtask + 2p, ... of the
-// options' sorted file list, one after another, on its task's thread.
+// options' sorted file list, one after another, on its task's thread, and records its
+// position for checkpoints (file_position.h; README.md, "Checkpoints").
 #pragma once
 
 #include <memory>

@@ -9,6 +9,7 @@
 #include "sabot/connectors/file/bad_records.h"
 #include "sabot/connectors/file/batch_assembler.h"
 #include "sabot/connectors/file/file_buffer.h"
+#include "sabot/connectors/file/file_position.h"
 #include "sabot/connectors/file/file_readers.h"
 #include "sabot/connectors/file/json_line_parser.h"
 
@@ -36,11 +37,14 @@ bool SameText(std::string_view a, std::string_view b) {
 class JsonLinesReader : public SourceReader {
  public:
   JsonLinesReader(std::vector<std::string> files, std::shared_ptr<arrow::Schema> schema,
-                  int64_t batch_size, BadRecordHandler bad_records)
+                  int64_t batch_size, BadRecordHandler bad_records, int subtask,
+                  int parallelism)
       : files_(std::move(files)),
         schema_(std::move(schema)),
         batch_size_(batch_size),
-        bad_records_(std::move(bad_records)) {}
+        bad_records_(std::move(bad_records)),
+        subtask_(subtask),
+        parallelism_(parallelism) {}
 
   Status Open() override {
     ARROW_ASSIGN_OR_RAISE(assembler_, BatchAssembler::Make(schema_, batch_size_));
@@ -69,6 +73,45 @@ class JsonLinesReader : public SourceReader {
     }
     if (assembler_->num_rows() == 0) return nullptr;
     return assembler_->Flush();
+  }
+
+  // Position: the offset after the last line read. Next() stops right after the line
+  // that fills a batch and emits every row it committed, so between two calls every
+  // line before the offset was emitted (or skipped: blank or rejected) and no line
+  // after it was read. A batch that spans files needs nothing more: its rows of the
+  // earlier file lie before the position's file.
+  Result<std::string> SnapshotPosition() override {
+    if (assembler_ != nullptr && assembler_->num_rows() > 0) {
+      return Status::Invalid("internal error: JSON lines source subtask ", subtask_,
+                             " holds ", assembler_->num_rows(),
+                             " rows it has not emitted; a position is only taken "
+                             "between two Next() calls");
+    }
+    FilePosition position;
+    if (file_open_) {
+      position.file_index = static_cast<int64_t>(next_file_) - 1;
+      position.path = files_[next_file_ - 1];
+      position.offset = lines_.offset();
+      position.line_or_row = lines_.line_number();
+    } else {
+      position.file_index = static_cast<int64_t>(next_file_);
+      if (next_file_ < files_.size()) position.path = files_[next_file_];
+    }
+    return EncodeFilePosition(FileFormat::kJsonLines, subtask_, parallelism_, position);
+  }
+
+  Status RestorePosition(const std::string& bytes) override {
+    ARROW_ASSIGN_OR_RAISE(FilePosition position,
+                          DecodeFilePosition(bytes, FileFormat::kJsonLines, subtask_,
+                                             parallelism_, files_));
+    next_file_ = static_cast<size_t>(position.file_index);
+    file_open_ = false;
+    if (position.offset == 0 && position.line_or_row == 0) return Status::OK();
+    ARROW_RETURN_NOT_OK(
+        lines_.Open(position.path, position.offset, position.line_or_row));
+    file_open_ = true;
+    ++next_file_;
+    return Status::OK();
   }
 
  private:
@@ -142,6 +185,9 @@ class JsonLinesReader : public SourceReader {
   std::unordered_map<std::string_view, int> field_index_;
   JsonLineParser parser_;
   LineReader lines_;
+  const int subtask_;
+  const int parallelism_;
+  // The index of the next file to open; the file open (file_open_) is the one before.
   size_t next_file_ = 0;
   bool file_open_ = false;
   std::string reason_;
@@ -155,7 +201,8 @@ Result<std::unique_ptr<SourceReader>> MakeJsonLinesReader(
   return std::make_unique<JsonLinesReader>(
       FilesOfSubtask(options.files(), context.subtask, context.parallelism),
       options.schema(), config.batch_size,
-      BadRecordHandler(config.on_bad_record, config.rejects_path, context.metrics));
+      BadRecordHandler(config.on_bad_record, config.rejects_path, context.metrics),
+      context.subtask, context.parallelism);
 }
 
 }  // namespace sabot
