@@ -3,6 +3,10 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
+#include <algorithm>
+
+#include "sabot/operators/aggregate/aggregator_set.h"
+
 namespace sabot {
 
 Result<SnapshotKeys> ReadSnapshotKeys(std::string_view* in,
@@ -61,6 +65,26 @@ Result<std::vector<int64_t>> AddKeysInRange(
   if (rows != nullptr) *rows = std::move(kept_rows);
   if (row_ids != nullptr) *row_ids = std::move(new_ids);
   return new_id_of_old;
+}
+
+Status MergeRenamedSlots(const AggregatorSet& from, const std::vector<int64_t>& new_ids,
+                         AggregatorSet* to) {
+  if (from.num_slots() > new_ids.size()) {
+    return Status::IOError("aggregation state has ", from.num_slots(),
+                           " slots for a key table of ", new_ids.size(), " keys");
+  }
+  std::vector<uint32_t> from_slots;
+  std::vector<uint32_t> to_slots;
+  uint32_t num_slots = to->num_slots();
+  for (uint32_t slot = 0; slot < from.num_slots(); ++slot) {
+    if (new_ids[slot] < 0) continue;
+    from_slots.push_back(slot);
+    to_slots.push_back(static_cast<uint32_t>(new_ids[slot]));
+    num_slots = std::max(num_slots, to_slots.back() + 1);
+  }
+  to->Resize(num_slots);
+  return to->Merge(from, from_slots.data(), to_slots.data(),
+                   static_cast<int64_t>(from_slots.size()));
 }
 
 Result<KeyedStateKeys> KeyedStateKeys::Make(const arrow::Schema& input_schema,

@@ -19,6 +19,8 @@
 
 namespace sabot {
 
+class AggregatorSet;
+
 /// The keys of a KeyTable snapshot (KeyTable::Serialize) as rows of `input_schema`:
 /// key columns filled, every other column null.
 struct SnapshotKeys {
@@ -39,6 +41,13 @@ Result<std::vector<int64_t>> AddKeysInRange(
     const SnapshotKeys& snapshot, KeyGroupRange range, KeyTable* keys,
     std::shared_ptr<arrow::RecordBatch>* rows = nullptr,
     std::shared_ptr<arrow::UInt32Array>* row_ids = nullptr);
+
+/// Folds slot k of `from` into slot new_ids[k] of `to` for every k with new_ids[k] >= 0,
+/// growing `to` as needed: restores aggregation state whose slots are key ids from a
+/// snapshot whose keys AddKeysInRange() renumbered. `from` must not have more slots
+/// than `new_ids` has entries.
+Status MergeRenamedSlots(const AggregatorSet& from, const std::vector<int64_t>& new_ids,
+                         AggregatorSet* to);
 
 /// The state key (key group and canonical bytes, state_key.h) of every key id of a
 /// keyed operator, so that per-key state can live in a state backend.

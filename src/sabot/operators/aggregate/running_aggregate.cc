@@ -6,6 +6,7 @@
 
 #include "sabot/common/time.h"
 #include "sabot/operators/aggregate/aggregator_set.h"
+#include "sabot/operators/aggregate/key_redistribution.h"
 #include "sabot/operators/aggregate/key_table.h"
 #include "sabot/runtime/operator.h"
 #include "sabot/runtime/operator_registry.h"
@@ -115,6 +116,44 @@ class RunningAggregateOperator : public Operator {
       dirty_keys_.push_back(key);
     }
     if (!in.empty()) return Status::IOError("running aggregate state has trailing bytes");
+    return Status::OK();
+  }
+
+  // Keeps the keys of this subtask's key groups from every snapshot, with their
+  // aggregation state and whether they changed since their last emission. The
+  // operator keeps no watermark (it emits on every watermark it receives), so there is
+  // none to merge.
+  Status RestoreRescaled(const std::vector<std::string>& states) override {
+    const int32_t max_parallelism = context().max_parallelism > 0
+                                        ? context().max_parallelism
+                                        : kDefaultMaxParallelism;
+    for (const std::string& bytes : states) {
+      std::string_view in = bytes;
+      ARROW_ASSIGN_OR_RAISE(SnapshotKeys old_keys,
+                            ReadSnapshotKeys(&in, options_.input_schema(),
+                                             options_.key_indices(), max_parallelism));
+      ARROW_ASSIGN_OR_RAISE(std::vector<int64_t> new_ids,
+                            AddKeysInRange(old_keys, context().key_groups, keys_.get()));
+      ARROW_ASSIGN_OR_RAISE(auto old_set, AggregatorSet::Make(options_.aggregates()));
+      ARROW_RETURN_NOT_OK(old_set->Deserialize(&in));
+      ARROW_RETURN_NOT_OK(MergeRenamedSlots(*old_set, new_ids, state_.get()));
+      state_->Resize(keys_->size());
+      dirty_.resize(keys_->size(), 0);
+      ARROW_ASSIGN_OR_RAISE(int64_t num_dirty, StateCodec<int64_t>::Read(&in));
+      for (int64_t i = 0; i < num_dirty; ++i) {
+        ARROW_ASSIGN_OR_RAISE(uint32_t old_key, StateCodec<uint32_t>::Read(&in));
+        if (old_key >= new_ids.size()) {
+          return Status::IOError("corrupt running aggregate state");
+        }
+        const int64_t key = new_ids[old_key];
+        if (key < 0 || dirty_[key]) continue;
+        dirty_[key] = 1;
+        dirty_keys_.push_back(static_cast<uint32_t>(key));
+      }
+      if (!in.empty()) {
+        return Status::IOError("running aggregate state has trailing bytes");
+      }
+    }
     return Status::OK();
   }
 

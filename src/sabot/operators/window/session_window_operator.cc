@@ -3,8 +3,10 @@
 #include <arrow/api.h>
 
 #include <algorithm>
+#include <limits>
 #include <queue>
 
+#include "sabot/operators/aggregate/key_redistribution.h"
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/state/state_codec.h"
 
@@ -119,17 +121,7 @@ class SessionWindowOperator : public KeyedWindowOperator {
     ARROW_ASSIGN_OR_RAISE(watermark_, StateCodec<int64_t>::Read(&in));
     ARROW_RETURN_NOT_OK(keys_->Deserialize(&in));
     ARROW_ASSIGN_OR_RAISE(int64_t num_live, StateCodec<int64_t>::Read(&in));
-    std::vector<std::pair<uint32_t, Session>> live;
-    for (int64_t i = 0; i < num_live; ++i) {
-      Session session;
-      ARROW_ASSIGN_OR_RAISE(uint32_t slot, StateCodec<uint32_t>::Read(&in));
-      ARROW_ASSIGN_OR_RAISE(session.key, StateCodec<uint32_t>::Read(&in));
-      ARROW_ASSIGN_OR_RAISE(session.start, StateCodec<int64_t>::Read(&in));
-      ARROW_ASSIGN_OR_RAISE(session.end, StateCodec<int64_t>::Read(&in));
-      ARROW_ASSIGN_OR_RAISE(uint8_t fired, StateCodec<uint8_t>::Read(&in));
-      session.fired = fired != 0;
-      live.emplace_back(slot, session);
-    }
+    ARROW_ASSIGN_OR_RAISE(LiveSessions live, ReadSessions(&in, num_live));
     ARROW_ASSIGN_OR_RAISE(int64_t num_slots, StateCodec<int64_t>::Read(&in));
     state_->Resize(static_cast<uint32_t>(num_slots));
     ARROW_RETURN_NOT_OK(state_->Deserialize(&in));
@@ -161,6 +153,60 @@ class SessionWindowOperator : public KeyedWindowOperator {
       if (!used[slot]) free_slots_.push_back(slot);
     }
     live_sessions_ = num_live;
+    return Status::OK();
+  }
+
+  // Every subtask of a keyed operator aligned the barrier behind the same watermarks,
+  // so the snapshots agree on the watermark; min() is the safe merge. Each kept
+  // session gets a new slot, into which its old slot's aggregation state is merged,
+  // and its timer is armed as in RestoreState().
+  Status RestoreRescaled(const std::vector<std::string>& states) override {
+    int64_t watermark = kMaxWatermark;
+    const int32_t max_parallelism = context().max_parallelism > 0
+                                        ? context().max_parallelism
+                                        : kDefaultMaxParallelism;
+    for (const std::string& bytes : states) {
+      std::string_view in = bytes;
+      ARROW_ASSIGN_OR_RAISE(int64_t old_watermark, StateCodec<int64_t>::Read(&in));
+      watermark = std::min(watermark, old_watermark);
+      ARROW_ASSIGN_OR_RAISE(SnapshotKeys old_keys,
+                            ReadSnapshotKeys(&in, options_.input_schema(),
+                                             options_.key_indices(), max_parallelism));
+      ARROW_ASSIGN_OR_RAISE(std::vector<int64_t> new_ids,
+                            AddKeysInRange(old_keys, context().key_groups, keys_.get()));
+      ARROW_ASSIGN_OR_RAISE(int64_t num_live, StateCodec<int64_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(LiveSessions live, ReadSessions(&in, num_live));
+      ARROW_ASSIGN_OR_RAISE(int64_t num_slots, StateCodec<int64_t>::Read(&in));
+      if (num_slots < 0 || num_slots > std::numeric_limits<uint32_t>::max()) {
+        return Status::IOError("corrupt session state: ", num_slots, " slots");
+      }
+      ARROW_ASSIGN_OR_RAISE(auto old_set, NewAggregatorSet());
+      old_set->Resize(static_cast<uint32_t>(num_slots));
+      ARROW_RETURN_NOT_OK(old_set->Deserialize(&in));
+      if (!in.empty()) return Status::IOError("session state has trailing bytes");
+      if (slots_of_key_.size() < keys_->size()) slots_of_key_.resize(keys_->size());
+      for (auto [old_slot, session] : live) {
+        if (old_slot >= old_set->num_slots() || session.key >= new_ids.size()) {
+          return Status::IOError("corrupt session state");
+        }
+        if (new_ids[session.key] < 0) continue;
+        session.key = static_cast<uint32_t>(new_ids[session.key]);
+        const uint32_t slot = NewSlot();
+        ARROW_RETURN_NOT_OK(state_->Merge(*old_set, &old_slot, &slot, 1));
+        sessions_[slot] = session;
+        slots_of_key_[session.key].push_back(slot);
+        Arm(slot, session.fired
+                      ? ClampTime(static_cast<__int128>(session.end) - 1 + lateness_)
+                      : session.end - 1);
+      }
+    }
+    if (states.empty()) return Status::OK();
+    for (auto& slots : slots_of_key_) {
+      std::sort(slots.begin(), slots.end(), [&](uint32_t a, uint32_t b) {
+        return sessions_[a].start < sessions_[b].start;
+      });
+    }
+    watermark_ = watermark;
     return Status::OK();
   }
 
@@ -214,6 +260,24 @@ class SessionWindowOperator : public KeyedWindowOperator {
   }
 
  private:
+  // (slot, session) of the open sessions of a snapshot.
+  using LiveSessions = std::vector<std::pair<uint32_t, Session>>;
+
+  static Result<LiveSessions> ReadSessions(std::string_view* in, int64_t num_live) {
+    LiveSessions live;
+    for (int64_t i = 0; i < num_live; ++i) {
+      Session session;
+      ARROW_ASSIGN_OR_RAISE(uint32_t slot, StateCodec<uint32_t>::Read(in));
+      ARROW_ASSIGN_OR_RAISE(session.key, StateCodec<uint32_t>::Read(in));
+      ARROW_ASSIGN_OR_RAISE(session.start, StateCodec<int64_t>::Read(in));
+      ARROW_ASSIGN_OR_RAISE(session.end, StateCodec<int64_t>::Read(in));
+      ARROW_ASSIGN_OR_RAISE(uint8_t fired, StateCodec<uint8_t>::Read(in));
+      session.fired = fired != 0;
+      live.emplace_back(slot, session);
+    }
+    return live;
+  }
+
   // Fires, re-arms or cleans up a session whose timer came due.
   void Examine(uint32_t slot) {
     Session& session = sessions_[slot];
