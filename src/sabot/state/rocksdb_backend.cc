@@ -11,6 +11,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <map>
@@ -74,6 +75,7 @@ RocksDbBackend::RocksDbBackend(int32_t max_parallelism, KeyGroupRange range)
     : KeyedStateBackend(max_parallelism, range), impl_(std::make_unique<Impl>()) {}
 
 RocksDbBackend::~RocksDbBackend() {
+  for (RocksStateCache* cache : impl_->caches) cache->Detach();
   CloseDb();
   std::error_code error;
   std::filesystem::remove_all(impl_->staging, error);
@@ -115,6 +117,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
   Impl& impl = *backend->impl_;
   impl.directory = config.directory;
   impl.incremental = config.incremental_checkpoints;
+  impl.value_cache_entries = std::max<int64_t>(0, config.value_cache_entries);
   impl.staging = config.directory + ".checkpoints";
   std::filesystem::remove_all(impl.staging, error);
   impl.instance = RandomInstanceId();
@@ -212,6 +215,37 @@ Status RocksDbBackend::PutBatch(int cf, const std::vector<std::string>& keys,
   return FromRocks(impl_->db->Write(impl_->write, &batch), "write batch");
 }
 
+Status RocksDbBackend::WriteBatch(int cf, const std::vector<std::string>& put_keys,
+                                  const std::vector<std::string>& put_values,
+                                  const std::vector<std::string>& delete_keys) {
+  rocksdb::WriteBatch batch;
+  for (size_t i = 0; i < put_keys.size(); ++i) {
+    ARROW_RETURN_NOT_OK(FromRocks(
+        batch.Put(impl_->families[cf], put_keys[i], put_values[i]), "batch put"));
+  }
+  for (const std::string& key : delete_keys) {
+    ARROW_RETURN_NOT_OK(
+        FromRocks(batch.Delete(impl_->families[cf], key), "batch delete"));
+  }
+  return FromRocks(impl_->db->Write(impl_->write, &batch), "write batch");
+}
+
+void RocksDbBackend::RegisterCache(RocksStateCache* cache) {
+  impl_->caches.push_back(cache);
+}
+
+void RocksDbBackend::UnregisterCache(RocksStateCache* cache) {
+  auto& caches = impl_->caches;
+  caches.erase(std::remove(caches.begin(), caches.end(), cache), caches.end());
+}
+
+Status RocksDbBackend::FlushCaches(bool drop) {
+  for (RocksStateCache* cache : impl_->caches) ARROW_RETURN_NOT_OK(cache->Flush(drop));
+  return Status::OK();
+}
+
+int64_t RocksDbBackend::value_cache_entries() const { return impl_->value_cache_entries; }
+
 Status RocksDbBackend::Scan(
     int cf, std::string_view prefix,
     const std::function<Status(std::string_view, std::string_view)>& visit) {
@@ -236,6 +270,7 @@ Status RocksDbBackend::DeletePrefix(int cf, std::string_view prefix) {
 }
 
 Status RocksDbBackend::Snapshot(std::string* out) {
+  ARROW_RETURN_NOT_OK(FlushCaches(/*drop=*/false));
   StateSnapshotWriter writer(kind(), out);
   // One consistent view of every column family; the hash memtable iterates in key
   // order only with total_order_seek.
@@ -266,6 +301,7 @@ Status RocksDbBackend::Snapshot(std::string* out) {
 }
 
 Status RocksDbBackend::Restore(std::string_view snapshot) {
+  ARROW_RETURN_NOT_OK(FlushCaches(/*drop=*/true));
   if (snapshot.substr(0, 4) == "SBRI") return RestoreIncremental(snapshot);
   ARROW_ASSIGN_OR_RAISE(auto reader, StateSnapshotReader::Make(snapshot, kind()));
   constexpr size_t kBatchBytes = size_t{4} << 20;

@@ -19,11 +19,22 @@
 #include <utility>
 #include <vector>
 
+#include "sabot/state/bytes_map.h"
 #include "sabot/state/keyed_state.h"
 #include "sabot/state/state_backend.h"
 #include "sabot/state/state_codec.h"
 
 namespace sabot {
+
+/// A write-back cache over one state's entries, registered with its backend.
+class RocksStateCache {
+ public:
+  virtual ~RocksStateCache() = default;
+  /// Writes dirty entries; `drop` also empties the cache.
+  virtual Status Flush(bool drop) = 0;
+  /// The backend is going away: later calls must not reach it.
+  virtual void Detach() = 0;
+};
 
 class RocksDbBackend : public KeyedStateBackend {
  public:
@@ -60,6 +71,16 @@ class RocksDbBackend : public KeyedStateBackend {
               const std::function<Status(std::string_view, std::string_view)>& visit);
   /// Deletes every entry whose key starts with `prefix`.
   Status DeletePrefix(int cf, std::string_view prefix);
+  /// Writes puts and deletes in one write batch.
+  Status WriteBatch(int cf, const std::vector<std::string>& put_keys,
+                    const std::vector<std::string>& put_values,
+                    const std::vector<std::string>& delete_keys);
+
+  /// Write-back caches of states; flushed before snapshots, dropped before restores.
+  void RegisterCache(RocksStateCache* cache);
+  void UnregisterCache(RocksStateCache* cache);
+  Status FlushCaches(bool drop);
+  int64_t value_cache_entries() const;
 
  private:
   struct Impl;
@@ -152,44 +173,92 @@ class RocksStateCodec {
   std::string stamped_;
 };
 
+// Values of states without TTL go through a write-back cache of decoded values: a hit
+// costs a hash lookup instead of a RocksDB read or write, and dirty entries reach
+// RocksDB in one write batch when the cache fills (then it is emptied) or before a
+// snapshot. States with TTL read and write RocksDB directly (their time stamps live
+// there).
 template <typename T>
-class RocksValueState : public ValueState<T> {
+class RocksValueState : public ValueState<T>, public RocksStateCache {
  public:
-  explicit RocksValueState(RocksStateCodec codec) : codec_(std::move(codec)) {}
+  RocksValueState(RocksStateCodec codec, StateTtl ttl)
+      : codec_(std::move(codec)),
+        capacity_(ttl.ttl_ms > 0 ? 0 : codec_.backend()->value_cache_entries()) {
+    if (capacity_ > 0) codec_.backend()->RegisterCache(this);
+  }
+  ~RocksValueState() override {
+    if (capacity_ > 0 && backend_alive_) codec_.backend()->UnregisterCache(this);
+  }
+
   Result<std::optional<T>> Get(const StateKey& key) override {
     ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(key));
-    ARROW_ASSIGN_OR_RAISE(auto payload, codec_.Read(codec_.Key(key)));
-    if (!payload) return std::optional<T>();
-    ARROW_ASSIGN_OR_RAISE(T value, DecodeStateValue<T>(*payload));
-    return std::optional<T>(std::move(value));
+    const std::string& rocks_key = codec_.Key(key);
+    if (capacity_ > 0) {
+      if (Cached* cached = cache_.Find(rocks_key)) {
+        if (!cached->present) return std::optional<T>();
+        return std::optional<T>(cached->value);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto payload, codec_.Read(rocks_key));
+    std::optional<T> value;
+    if (payload) {
+      ARROW_ASSIGN_OR_RAISE(value, DecodeStateValue<T>(*payload));
+    }
+    if (capacity_ > 0) ARROW_RETURN_NOT_OK(Remember(rocks_key, value, /*dirty=*/false));
+    return value;
   }
   Status Update(const StateKey& key, const T& value) override {
     ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(key));
+    if (capacity_ > 0) return Remember(codec_.Key(key), value, /*dirty=*/true);
     payload_.clear();
     StateCodec<T>::Append(value, &payload_);
     return codec_.Write(codec_.Key(key), payload_);
   }
   Status Clear(const StateKey& key) override {
     ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(key));
+    if (capacity_ > 0) return Remember(codec_.Key(key), std::nullopt, /*dirty=*/true);
     return codec_.backend()->Delete(codec_.cf(), codec_.Key(key));
   }
   Status GetBatch(const StateKey* keys, int64_t count,
                   std::optional<T>* values) override {
     ARROW_RETURN_NOT_OK(EncodeKeys(keys, count));
-    ARROW_RETURN_NOT_OK(
-        codec_.backend()->MultiGet(codec_.cf(), batch_keys_, &batch_values_, &found_));
+    // Cache hits are answered at once; the misses go to RocksDB in one MultiGet.
+    misses_.clear();
+    miss_keys_.clear();
     for (int64_t i = 0; i < count; ++i) {
-      values[i].reset();
-      if (!found_[i]) continue;
-      ARROW_ASSIGN_OR_RAISE(auto payload,
-                            codec_.Unwrap(batch_keys_[i], batch_values_[i]));
-      if (!payload) continue;
-      ARROW_ASSIGN_OR_RAISE(values[i], DecodeStateValue<T>(*payload));
+      Cached* cached = capacity_ > 0 ? cache_.Find(batch_keys_[i]) : nullptr;
+      if (cached == nullptr) {
+        misses_.push_back(i);
+        miss_keys_.push_back(batch_keys_[i]);
+      } else {
+        values[i] = cached->present ? std::optional<T>(cached->value) : std::nullopt;
+      }
+    }
+    if (misses_.empty()) return Status::OK();
+    ARROW_RETURN_NOT_OK(
+        codec_.backend()->MultiGet(codec_.cf(), miss_keys_, &batch_values_, &found_));
+    for (size_t m = 0; m < misses_.size(); ++m) {
+      std::optional<T>& value = values[misses_[m]];
+      value.reset();
+      if (found_[m]) {
+        ARROW_ASSIGN_OR_RAISE(auto payload,
+                              codec_.Unwrap(miss_keys_[m], batch_values_[m]));
+        if (payload) {
+          ARROW_ASSIGN_OR_RAISE(value, DecodeStateValue<T>(*payload));
+        }
+      }
+      if (capacity_ > 0) ARROW_RETURN_NOT_OK(Remember(miss_keys_[m], value, false));
     }
     return Status::OK();
   }
   Status UpdateBatch(const StateKey* keys, int64_t count, const T* values) override {
     ARROW_RETURN_NOT_OK(EncodeKeys(keys, count));
+    if (capacity_ > 0) {
+      for (int64_t i = 0; i < count; ++i) {
+        ARROW_RETURN_NOT_OK(Remember(batch_keys_[i], values[i], /*dirty=*/true));
+      }
+      return Status::OK();
+    }
     batch_values_.resize(count);
     for (int64_t i = 0; i < count; ++i) {
       payload_.clear();
@@ -199,7 +268,57 @@ class RocksValueState : public ValueState<T> {
     return codec_.backend()->PutBatch(codec_.cf(), batch_keys_, batch_values_);
   }
 
+  Status Flush(bool drop) override {
+    if (dirty_ > 0) {
+      std::vector<std::string> put_keys, put_values, delete_keys;
+      cache_.ForEach([&](const std::string& key, const Cached& cached) {
+        if (!cached.dirty) return;
+        if (cached.present) {
+          payload_.clear();
+          StateCodec<T>::Append(cached.value, &payload_);
+          put_keys.push_back(key);
+          put_values.push_back(payload_);
+        } else {
+          delete_keys.push_back(key);
+        }
+      });
+      ARROW_RETURN_NOT_OK(
+          codec_.backend()->WriteBatch(codec_.cf(), put_keys, put_values, delete_keys));
+      if (!drop) {
+        for (const std::string& key : put_keys) cache_.Find(key)->dirty = false;
+        for (const std::string& key : delete_keys) cache_.Find(key)->dirty = false;
+      }
+      dirty_ = 0;
+    }
+    if (drop) cache_ = BytesMap<Cached>();
+    return Status::OK();
+  }
+  void Detach() override { backend_alive_ = false; }
+
  private:
+  struct Cached {
+    T value{};
+    bool present = false;
+    bool dirty = false;
+  };
+
+  // Caches `value` (nullopt: absent) for `rocks_key`; a full cache is written back and
+  // emptied first.
+  Status Remember(const std::string& rocks_key, const std::optional<T>& value,
+                  bool dirty) {
+    if (static_cast<int64_t>(cache_.size()) >= capacity_ &&
+        cache_.Find(rocks_key) == nullptr) {
+      ARROW_RETURN_NOT_OK(Flush(/*drop=*/true));
+    }
+    bool inserted;
+    Cached& cached = cache_.FindOrInsert(rocks_key, &inserted);
+    if (dirty && !cached.dirty) ++dirty_;
+    cached.present = value.has_value();
+    if (value) cached.value = *value;
+    cached.dirty = cached.dirty || dirty;
+    return Status::OK();
+  }
+
   Status EncodeKeys(const StateKey* keys, int64_t count) {
     batch_keys_.resize(count);
     for (int64_t i = 0; i < count; ++i) {
@@ -209,10 +328,16 @@ class RocksValueState : public ValueState<T> {
     return Status::OK();
   }
   RocksStateCodec codec_;
+  const int64_t capacity_;
+  bool backend_alive_ = true;
+  BytesMap<Cached> cache_;
+  int64_t dirty_ = 0;
   std::string payload_;
   std::vector<std::string> batch_keys_;
   std::vector<std::string> batch_values_;
   std::vector<uint8_t> found_;
+  std::vector<int64_t> misses_;
+  std::vector<std::string> miss_keys_;
 };
 
 template <typename K, typename V>

@@ -46,6 +46,10 @@ struct RocksDbBackend::Impl {
   std::map<std::string, std::string> shared_of_local;
   bool restored = false;
   int64_t restores = 0;
+
+  // Write-back caches of the states.
+  int64_t value_cache_entries = 0;
+  std::vector<RocksStateCache*> caches;
 };
 
 }  // namespace sabot

@@ -96,6 +96,7 @@ std::string RandomInstanceId() {
 Status RocksDbBackend::SnapshotForCheckpoint(int64_t checkpoint_id, std::string* out,
                                              std::vector<SharedStateFile>* shared_files) {
   if (!impl_->incremental) return Snapshot(out);
+  ARROW_RETURN_NOT_OK(FlushCaches(/*drop=*/false));
   std::ostringstream name;
   name << impl_->staging << "/" << checkpoint_id;
   const std::string directory = name.str();

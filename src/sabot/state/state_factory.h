@@ -75,7 +75,8 @@ Result<std::unique_ptr<ValueState<T>>> MakeValueState(KeyedStateBackend* backend
     return std::unique_ptr<ValueState<T>>(new HeapValueState<T>(table, heap));
   }
   ARROW_ASSIGN_OR_RAISE(auto codec, internal::RocksCodec(backend, descriptor));
-  return std::unique_ptr<ValueState<T>>(new RocksValueState<T>(std::move(codec)));
+  return std::unique_ptr<ValueState<T>>(
+      new RocksValueState<T>(std::move(codec), descriptor.ttl));
 }
 
 template <typename K, typename V>
