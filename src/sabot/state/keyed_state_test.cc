@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -437,6 +438,82 @@ TEST(RocksDbBackendTest, IncrementalCheckpointsReuseFilesAndRestoreAtAnyRange) {
           .ValueOrDie();
   ASSERT_TRUE(MakeValueState<int64_t>(lost.get(), {"count"}).ok());
   EXPECT_TRUE(lost->Restore(second_handle).IsInvalid());  // no shared directory given
+}
+
+// The write-back cache is invisible: random updates, clears and reads over more keys
+// than a tiny cache holds (so it flushes and empties many times) agree with a model,
+// and a snapshot holds every cached write.
+TEST(RocksDbBackendTest, ValueCacheAgreesWithAModelAndReachesSnapshots) {
+  testing::TempDirectory directory;
+  StateBackendConfig config;
+  config.kind = StateBackendKind::kRocksDb;
+  config.directory = directory.Child("db");
+  config.value_cache_bytes = 8 * 1024;
+  const KeyGroupRange all{0, kMaxParallelism - 1};
+  auto backend = KeyedStateBackend::Make(config, kMaxParallelism, all).ValueOrDie();
+  auto values = MakeValueState<std::string>(backend.get(), {"values"}).ValueOrDie();
+  std::vector<std::string> names;
+  for (int i = 0; i < 2000; ++i) {
+    std::ostringstream name;
+    name << "key" << i;
+    names.push_back(name.str());
+  }
+  auto key = [&](int i) { return StateKey{i % kMaxParallelism, names[i]}; };
+  std::map<int, std::string> model;
+  std::mt19937 random(3);
+  std::vector<StateKey> batch_keys;
+  std::vector<std::optional<std::string>> batch_values(64);
+  for (int step = 0; step < 20'000; ++step) {
+    const int i = static_cast<int>(random() % names.size());
+    switch (random() % 4) {
+      case 0:
+      case 1: {
+        std::ostringstream value;
+        value << "v" << step;
+        ASSERT_TRUE(values->Update(key(i), value.str()).ok());
+        model[i] = value.str();
+        break;
+      }
+      case 2:
+        ASSERT_TRUE(values->Clear(key(i)).ok());
+        model.erase(i);
+        break;
+      default: {
+        auto got = values->Get(key(i)).ValueOrDie();
+        auto it = model.find(i);
+        ASSERT_EQ(got.has_value(), it != model.end()) << step;
+        if (got) {
+          ASSERT_EQ(*got, it->second) << step;
+        }
+      }
+    }
+  }
+  batch_keys.clear();
+  for (int i = 0; i < 64; ++i) batch_keys.push_back(key(i * 31));
+  ASSERT_TRUE(values->GetBatch(batch_keys.data(), 64, batch_values.data()).ok());
+  for (int i = 0; i < 64; ++i) {
+    auto it = model.find(i * 31);
+    EXPECT_EQ(batch_values[i],
+              it == model.end() ? std::nullopt : std::optional<std::string>(it->second));
+  }
+  std::string snapshot;
+  ASSERT_TRUE(backend->Snapshot(&snapshot).ok());
+  StateBackendConfig restored_config = config;
+  restored_config.directory = directory.Child("restored");
+  restored_config.value_cache_bytes = 0;
+  auto restored =
+      KeyedStateBackend::Make(restored_config, kMaxParallelism, all).ValueOrDie();
+  auto restored_values =
+      MakeValueState<std::string>(restored.get(), {"values"}).ValueOrDie();
+  ASSERT_TRUE(restored->Restore(snapshot).ok());
+  for (int i = 0; i < static_cast<int>(names.size()); ++i) {
+    auto got = restored_values->Get(key(i)).ValueOrDie();
+    auto it = model.find(i);
+    ASSERT_EQ(got.has_value(), it != model.end()) << i;
+    if (got) {
+      EXPECT_EQ(*got, it->second) << i;
+    }
+  }
 }
 
 TEST(RocksDbBackendTest, ConfigurationErrorsSayWhatToChange) {

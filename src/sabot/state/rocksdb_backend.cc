@@ -117,7 +117,7 @@ Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
   Impl& impl = *backend->impl_;
   impl.directory = config.directory;
   impl.incremental = config.incremental_checkpoints;
-  impl.value_cache_entries = std::max<int64_t>(0, config.value_cache_entries);
+  impl.value_cache_bytes = std::max<int64_t>(0, config.value_cache_bytes);
   impl.staging = config.directory + ".checkpoints";
   std::filesystem::remove_all(impl.staging, error);
   impl.instance = RandomInstanceId();
@@ -244,7 +244,7 @@ Status RocksDbBackend::FlushCaches(bool drop) {
   return Status::OK();
 }
 
-int64_t RocksDbBackend::value_cache_entries() const { return impl_->value_cache_entries; }
+int64_t RocksDbBackend::value_cache_bytes() const { return impl_->value_cache_bytes; }
 
 Status RocksDbBackend::Scan(
     int cf, std::string_view prefix,

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -80,7 +81,7 @@ class RocksDbBackend : public KeyedStateBackend {
   void RegisterCache(RocksStateCache* cache);
   void UnregisterCache(RocksStateCache* cache);
   Status FlushCaches(bool drop);
-  int64_t value_cache_entries() const;
+  int64_t value_cache_bytes() const;
 
  private:
   struct Impl;
@@ -183,7 +184,7 @@ class RocksValueState : public ValueState<T>, public RocksStateCache {
  public:
   RocksValueState(RocksStateCodec codec, StateTtl ttl)
       : codec_(std::move(codec)),
-        capacity_(ttl.ttl_ms > 0 ? 0 : codec_.backend()->value_cache_entries()) {
+        capacity_(ttl.ttl_ms > 0 ? 0 : codec_.backend()->value_cache_bytes()) {
     if (capacity_ > 0) codec_.backend()->RegisterCache(this);
   }
   ~RocksValueState() override {
@@ -290,7 +291,10 @@ class RocksValueState : public ValueState<T>, public RocksStateCache {
       }
       dirty_ = 0;
     }
-    if (drop) cache_ = BytesMap<Cached>();
+    if (drop) {
+      cache_ = BytesMap<Cached>();
+      bytes_ = 0;
+    }
     return Status::OK();
   }
   void Detach() override { backend_alive_ = false; }
@@ -306,17 +310,28 @@ class RocksValueState : public ValueState<T>, public RocksStateCache {
   // emptied first.
   Status Remember(const std::string& rocks_key, const std::optional<T>& value,
                   bool dirty) {
-    if (static_cast<int64_t>(cache_.size()) >= capacity_ &&
-        cache_.Find(rocks_key) == nullptr) {
+    const int64_t entry_bytes = EntryBytes(rocks_key, value);
+    if (bytes_ + entry_bytes > capacity_ && cache_.Find(rocks_key) == nullptr) {
       ARROW_RETURN_NOT_OK(Flush(/*drop=*/true));
     }
     bool inserted;
     Cached& cached = cache_.FindOrInsert(rocks_key, &inserted);
+    if (inserted) bytes_ += entry_bytes;
     if (dirty && !cached.dirty) ++dirty_;
     cached.present = value.has_value();
     if (value) cached.value = *value;
     cached.dirty = cached.dirty || dirty;
     return Status::OK();
+  }
+
+  // Memory an entry costs: its key, the slot (with hash and padding), and the contents
+  // of string values (a value's growth after insertion is not tracked).
+  static int64_t EntryBytes(const std::string& rocks_key, const std::optional<T>& value) {
+    int64_t bytes = static_cast<int64_t>(rocks_key.size() + sizeof(Cached) + 48);
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (value) bytes += static_cast<int64_t>(value->size());
+    }
+    return bytes;
   }
 
   Status EncodeKeys(const StateKey* keys, int64_t count) {
@@ -328,7 +343,8 @@ class RocksValueState : public ValueState<T>, public RocksStateCache {
     return Status::OK();
   }
   RocksStateCodec codec_;
-  const int64_t capacity_;
+  const int64_t capacity_;  // bytes
+  int64_t bytes_ = 0;
   bool backend_alive_ = true;
   BytesMap<Cached> cache_;
   int64_t dirty_ = 0;

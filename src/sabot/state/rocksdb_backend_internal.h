@@ -48,7 +48,7 @@ struct RocksDbBackend::Impl {
   int64_t restores = 0;
 
   // Write-back caches of the states.
-  int64_t value_cache_entries = 0;
+  int64_t value_cache_bytes = 0;
   std::vector<RocksStateCache*> caches;
 };
 

@@ -31,11 +31,11 @@ struct StateBackendConfig {
   /// RocksDB: checkpoints refer to the instance's SST files, copying only those that
   /// are new since the previous checkpoint (savepoints are always full copies).
   bool incremental_checkpoints = true;
-  /// RocksDB: entries of the write-back cache of each ValueState without TTL (decoded
-  /// values, about 64 bytes each for small keys; dirty ones are written in one batch
-  /// when the cache is full, which then empties it, and before every snapshot). 0
-  /// turns the cache off.
-  int64_t value_cache_entries = 256 * 1024;
+  /// RocksDB: memory of the write-back cache of each ValueState without TTL (decoded
+  /// values, about 80 bytes per entry plus string contents; dirty entries are written
+  /// in one batch when the cache is full, which then empties it, and before every
+  /// snapshot). 0 turns the cache off.
+  int64_t value_cache_bytes = int64_t{32} << 20;
 };
 
 class KeyedStateBackend {
