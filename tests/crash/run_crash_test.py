@@ -62,7 +62,7 @@ def main():
     parser.add_argument("--job", required=True, help="path of sabot_crash_job")
     parser.add_argument("--backend", choices=["memory", "rocksdb"], default="memory")
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--rows", type=int, default=450_000)
     parser.add_argument("--rate", type=float, default=30_000)
     parser.add_argument("--checkpoint-ms", type=int, default=200)
     parser.add_argument("--min-life", type=float, default=0.15,

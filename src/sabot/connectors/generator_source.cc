@@ -169,6 +169,10 @@ class GeneratorReader : public SourceReader {
     }
     next_batch_ = values[0];
     emitted_rows_ = values[1];
+    // The rate counts from here: rows emitted before the checkpoint were paced by the
+    // run that emitted them.
+    paced_from_rows_ = emitted_rows_;
+    start_nanos_ = MonotonicNanos();
     return Status::OK();
   }
 
@@ -200,8 +204,8 @@ class GeneratorReader : public SourceReader {
   // Sleeps until the next batch is due, at most 50 ms at a time; returns true when it is.
   bool Throttle() {
     constexpr double kMaxSleepSeconds = 0.05;
-    const double due =
-        emitted_rows_ / rate_per_subtask_ - (MonotonicNanos() - start_nanos_) / 1e9;
+    const double due = (emitted_rows_ - paced_from_rows_) / rate_per_subtask_ -
+                       (MonotonicNanos() - start_nanos_) / 1e9;
     if (due <= 0) return true;
     std::this_thread::sleep_for(
         std::chrono::duration<double>(std::min(due, kMaxSleepSeconds)));
@@ -306,6 +310,7 @@ class GeneratorReader : public SourceReader {
   double rate_per_subtask_ = 0;
   int64_t start_nanos_ = 0;
   int64_t emitted_rows_ = 0;
+  int64_t paced_from_rows_ = 0;  // emitted_rows_ when pacing started (open or restore)
 };
 
 }  // namespace
