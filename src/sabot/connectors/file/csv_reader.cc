@@ -52,23 +52,10 @@ class CsvReader : public SourceReader {
   // (Next() stops right after the record that fills a batch and emits it). A restore
   // reads the file's header again, for the column mapping, and continues there.
   Result<std::string> SnapshotPosition() override {
-    if (assembler_ != nullptr && assembler_->num_rows() > 0) {
-      return Status::Invalid("internal error: CSV source subtask ", subtask_, " holds ",
-                             assembler_->num_rows(),
-                             " rows it has not emitted; a position is only taken "
-                             "between two Next() calls");
-    }
-    FilePosition position;
-    if (file_open_) {
-      position.file_index = static_cast<int64_t>(next_file_) - 1;
-      position.path = files_[next_file_ - 1];
-      position.offset = records_.offset();
-      position.line_or_row = records_.lines_before_offset();
-    } else {
-      position.file_index = static_cast<int64_t>(next_file_);
-      if (next_file_ < files_.size()) position.path = files_[next_file_];
-    }
-    return EncodeFilePosition(FileFormat::kCsv, subtask_, parallelism_, position);
+    return EncodeTextFilePosition(FileFormat::kCsv, subtask_, parallelism_,
+                                  assembler_ != nullptr ? assembler_->num_rows() : 0,
+                                  file_open_, next_file_, files_, records_.offset(),
+                                  records_.lines_before_offset());
   }
 
   Status RestorePosition(const std::string& bytes) override {

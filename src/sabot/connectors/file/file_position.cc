@@ -149,4 +149,28 @@ Result<FilePosition> DecodeFilePosition(std::string_view bytes, FileFormat forma
   return position;
 }
 
+Result<std::string> EncodeTextFilePosition(FileFormat format, int subtask,
+                                           int parallelism, int64_t pending_rows,
+                                           bool file_open, size_t next_file,
+                                           const std::vector<std::string>& files,
+                                           int64_t offset, int64_t lines) {
+  if (pending_rows > 0) {
+    return Status::Invalid("internal error: ", FileFormatExtension(format),
+                           " source subtask ", subtask, " holds ", pending_rows,
+                           " rows it has not emitted; a position is only taken "
+                           "between two Next() calls");
+  }
+  FilePosition position;
+  if (file_open) {
+    position.file_index = static_cast<int64_t>(next_file) - 1;
+    position.path = files[next_file - 1];
+    position.offset = offset;
+    position.line_or_row = lines;
+  } else {
+    position.file_index = static_cast<int64_t>(next_file);
+    if (next_file < files.size()) position.path = files[next_file];
+  }
+  return EncodeFilePosition(format, subtask, parallelism, position);
+}
+
 }  // namespace sabot

@@ -53,4 +53,14 @@ Result<FilePosition> DecodeFilePosition(std::string_view bytes, FileFormat forma
                                         int subtask, int parallelism,
                                         const std::vector<std::string>& files);
 
+/// The encoded position of a text (JSON lines / CSV) reader: in file `next_file - 1`
+/// at `offset` after `lines` lines when a file is open, else before `next_file`.
+/// `pending_rows` (rows read but not emitted) must be 0: a text reader emits a batch
+/// right after the record that fills it, so positions fall between records.
+Result<std::string> EncodeTextFilePosition(FileFormat format, int subtask,
+                                           int parallelism, int64_t pending_rows,
+                                           bool file_open, size_t next_file,
+                                           const std::vector<std::string>& files,
+                                           int64_t offset, int64_t lines);
+
 }  // namespace sabot

@@ -81,23 +81,10 @@ class JsonLinesReader : public SourceReader {
   // after it was read. A batch that spans files needs nothing more: its rows of the
   // earlier file lie before the position's file.
   Result<std::string> SnapshotPosition() override {
-    if (assembler_ != nullptr && assembler_->num_rows() > 0) {
-      return Status::Invalid("internal error: JSON lines source subtask ", subtask_,
-                             " holds ", assembler_->num_rows(),
-                             " rows it has not emitted; a position is only taken "
-                             "between two Next() calls");
-    }
-    FilePosition position;
-    if (file_open_) {
-      position.file_index = static_cast<int64_t>(next_file_) - 1;
-      position.path = files_[next_file_ - 1];
-      position.offset = lines_.offset();
-      position.line_or_row = lines_.line_number();
-    } else {
-      position.file_index = static_cast<int64_t>(next_file_);
-      if (next_file_ < files_.size()) position.path = files_[next_file_];
-    }
-    return EncodeFilePosition(FileFormat::kJsonLines, subtask_, parallelism_, position);
+    return EncodeTextFilePosition(FileFormat::kJsonLines, subtask_, parallelism_,
+                                  assembler_ != nullptr ? assembler_->num_rows() : 0,
+                                  file_open_, next_file_, files_, lines_.offset(),
+                                  lines_.line_number());
   }
 
   Status RestorePosition(const std::string& bytes) override {
