@@ -346,6 +346,24 @@ Result<std::string> CheckpointStorage::ReadFile(const CompletedCheckpoint& check
   return bytes;
 }
 
+Status CheckpointStorage::DeleteUnreferencedSharedFiles() {
+  std::error_code error;
+  if (!fs::exists(SharedDirectory(), error)) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto complete, List(nullptr));
+  std::set<std::string> referenced;
+  for (const CompletedCheckpoint& checkpoint : complete) {
+    for (const auto& [name, size] : checkpoint.shared_files) referenced.insert(name);
+  }
+  std::vector<fs::path> unreferenced;
+  for (const auto& entry : fs::directory_iterator(SharedDirectory(), error)) {
+    if (referenced.count(entry.path().filename().string()) == 0) {
+      unreferenced.push_back(entry.path());
+    }
+  }
+  for (const auto& path : unreferenced) fs::remove(path, error);
+  return Status::OK();
+}
+
 Status CheckpointStorage::ApplyRetention() {
   ARROW_ASSIGN_OR_RAISE(auto complete, List(nullptr));
   if (static_cast<int>(complete.size()) <= retain_) return Status::OK();

@@ -92,6 +92,10 @@ class CheckpointStorage {
                                const std::string& name);
 
   const std::string& root() const { return root_; }
+  /// Deletes shared files that no complete checkpoint refers to (left by checkpoints
+  /// that never completed). Only safe while no checkpoint is in progress: the
+  /// coordinator calls it when a job starts.
+  Status DeleteUnreferencedSharedFiles();
   /// Where shared files live: <root>/shared.
   std::string SharedDirectory() const { return root_ + "/shared"; }
 

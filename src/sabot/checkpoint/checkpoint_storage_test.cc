@@ -132,6 +132,21 @@ TEST(CheckpointStorageTest, SharedFilesAreCopiedOnceAndDeletedWhenNoCheckpointNe
   EXPECT_TRUE(writer->AddSharedFile({"../escape.sst", a.local_path}).IsInvalid());
 }
 
+TEST(CheckpointStorageTest, SharedFilesOfCheckpointsThatNeverCompletedAreDeletedAtStart) {
+  testing::TempDirectory directory;
+  auto storage = CheckpointStorage::Open(directory.Child("checkpoints"), 3).ValueOrDie();
+  const std::string local = directory.Child("x.sst");
+  std::ofstream(local) << "x";
+  auto complete = storage->Begin(1).ValueOrDie();
+  ASSERT_TRUE(complete->AddSharedFile({"kept.sst", local}).ok());
+  ASSERT_TRUE(complete->Commit().ok());
+  auto crashed = storage->Begin(2).ValueOrDie();  // a run died before its manifest
+  ASSERT_TRUE(crashed->AddSharedFile({"orphan.sst", local}).ok());
+  ASSERT_TRUE(storage->DeleteUnreferencedSharedFiles().ok());
+  EXPECT_TRUE(fs::exists(storage->SharedDirectory() + "/kept.sst"));
+  EXPECT_FALSE(fs::exists(storage->SharedDirectory() + "/orphan.sst"));
+}
+
 TEST(CheckpointStorageTest, NamesAndArgumentsAreValidated) {
   testing::TempDirectory directory;
   EXPECT_TRUE(CheckpointStorage::Open(directory.Child("c"), 0).status().IsInvalid());

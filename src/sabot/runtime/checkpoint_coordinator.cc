@@ -19,6 +19,9 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Make(
   }
   ARROW_ASSIGN_OR_RAISE(auto storage,
                         CheckpointStorage::Open(config.directory, config.retain));
+  // No checkpoint of this directory is in flight before the coordinator starts: files
+  // that earlier runs uploaded for checkpoints that never completed can go.
+  ARROW_RETURN_NOT_OK(storage->DeleteUnreferencedSharedFiles());
   return std::unique_ptr<CheckpointCoordinator>(new CheckpointCoordinator(
       std::move(config), std::move(tasks), std::move(storage), first_id));
 }
