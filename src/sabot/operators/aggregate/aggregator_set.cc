@@ -145,7 +145,8 @@ Status AggregatorSet::Deserialize(std::string_view* in) {
     if (size < 0 || in->size() < bytes)
       return Status::IOError("aggregate state is truncated");
     values->resize(size);
-    std::memcpy(values->data(), in->data(), bytes);
+    // An empty vector may have no buffer: memcpy must not see a null pointer.
+    if (bytes > 0) std::memcpy(values->data(), in->data(), bytes);
     in->remove_prefix(bytes);
   }
   for (auto& aggregator : aggregators_) ARROW_RETURN_NOT_OK(aggregator->Deserialize(in));

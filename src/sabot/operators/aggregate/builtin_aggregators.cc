@@ -105,7 +105,8 @@ Status ReadVector(std::string_view* in, std::vector<T>* values) {
     const size_t bytes = static_cast<size_t>(size) * sizeof(T);
     if (in->size() < bytes) return Status::IOError("aggregate state is truncated");
     values->resize(size);
-    std::memcpy(values->data(), in->data(), bytes);
+    // An empty vector may have no buffer: memcpy must not see a null pointer.
+    if (bytes > 0) std::memcpy(values->data(), in->data(), bytes);
     in->remove_prefix(bytes);
   } else {
     values->clear();

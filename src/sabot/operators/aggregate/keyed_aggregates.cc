@@ -75,7 +75,8 @@ Status KeyedAggregates::Deserialize(std::string_view* in) {
   const size_t bytes = static_cast<size_t>(size) * sizeof(uint32_t);
   if (size < 0 || in->size() < bytes) return Status::IOError("pane state is truncated");
   keys_.resize(size);
-  std::memcpy(keys_.data(), in->data(), bytes);
+  // An empty vector may have no buffer: memcpy must not see a null pointer.
+  if (bytes > 0) std::memcpy(keys_.data(), in->data(), bytes);
   in->remove_prefix(bytes);
   size_t capacity = kInitialCapacity;
   while (keys_.size() * 2 > capacity) capacity *= 2;
