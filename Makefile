@@ -34,10 +34,13 @@ test-asan: setup
 	$(call configure_and_build,build-asan,-DSABOT_ENABLE_ASAN=ON -DSABOT_BUILD_BENCHMARKS=OFF)
 	cd build-asan && ARROW_DEFAULT_MEMORY_POOL=system ctest --output-on-failure -j $(JOBS) --timeout 1200
 
+# detect_deadlocks=0: locks taken in inlined Arrow/Parquet header code but released
+# inside the uninstrumented libraries look held forever, and TSan's lock-order detector
+# aborts once a thread seems to hold 64 of them. Data races are still reported.
 test-tsan: setup
 	$(call configure_and_build,build-tsan,-DSABOT_ENABLE_TSAN=ON -DSABOT_BUILD_BENCHMARKS=OFF)
 	cd build-tsan && ARROW_DEFAULT_MEMORY_POOL=system \
-	  TSAN_OPTIONS="suppressions=$(CURDIR)/tools/sanitizers/tsan.supp" \
+	  TSAN_OPTIONS="suppressions=$(CURDIR)/tools/sanitizers/tsan.supp detect_deadlocks=0" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1200
 
 bench: build
