@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +51,13 @@ class KeyEncoder {
   std::vector<int32_t> key_groups_;
   std::vector<uint64_t> hashes_;
 };
+
+/// Decodes key bytes (KeyEncoder's encoding) back into the key columns: one array per
+/// key column, with the column's type from `schema`, one row per entry of `keys`.
+/// Truncated keys, trailing bytes, bad null or boolean markers and invalid UTF-8 give
+/// an IOError that names the key and column.
+Result<std::vector<std::shared_ptr<arrow::Array>>> DecodeKeys(
+    const arrow::Schema& schema, const std::vector<int>& key_indices,
+    const std::vector<std::string_view>& keys);
 
 }  // namespace sabot

@@ -130,10 +130,7 @@ Status AggregatorSet::Serialize(std::string* out) const {
   }
   for (size_t a = 0; a < aggregators_.size(); ++a) {
     Status status = aggregators_[a]->Serialize(out);
-    if (!status.ok()) {
-      return status.WithMessage("aggregate '", output_fields_[a]->name(),
-                                "': ", status.message());
-    }
+    if (!status.ok()) return NameAggregate(a, status);
   }
   return Status::OK();
 }
@@ -150,6 +147,57 @@ Status AggregatorSet::Deserialize(std::string_view* in) {
     in->remove_prefix(bytes);
   }
   for (auto& aggregator : aggregators_) ARROW_RETURN_NOT_OK(aggregator->Deserialize(in));
+  return Status::OK();
+}
+
+Status AggregatorSet::SerializeSlot(uint32_t slot, std::string* out) const {
+  ARROW_RETURN_NOT_OK(CheckSlot(slot));
+  StateCodec<int64_t>::Append(rows_[slot], out);
+  if (track_time_span_) {
+    StateCodec<int64_t>::Append(min_time_[slot], out);
+    StateCodec<int64_t>::Append(max_time_[slot], out);
+  }
+  for (size_t a = 0; a < aggregators_.size(); ++a) {
+    Status status = aggregators_[a]->SerializeSlot(slot, out);
+    if (!status.ok()) return NameAggregate(a, status);
+  }
+  return Status::OK();
+}
+
+Status AggregatorSet::DeserializeSlot(uint32_t slot, std::string_view in) {
+  ARROW_RETURN_NOT_OK(CheckSlot(slot));
+  auto read = [&]() -> Status {
+    ARROW_ASSIGN_OR_RAISE(rows_[slot], StateCodec<int64_t>::Read(&in));
+    if (rows_[slot] < 0) return Status::IOError("corrupt aggregate state: negative rows");
+    if (track_time_span_) {
+      ARROW_ASSIGN_OR_RAISE(min_time_[slot], StateCodec<int64_t>::Read(&in));
+      ARROW_ASSIGN_OR_RAISE(max_time_[slot], StateCodec<int64_t>::Read(&in));
+    }
+    for (size_t a = 0; a < aggregators_.size(); ++a) {
+      Status status = aggregators_[a]->DeserializeSlot(slot, &in);
+      if (!status.ok()) return NameAggregate(a, status);
+    }
+    if (!in.empty()) {
+      return Status::IOError("aggregate state has ", in.size(), " trailing bytes");
+    }
+    return Status::OK();
+  };
+  Status status = read();
+  // A failed load must not leave a mix of the old and the stored state behind.
+  if (!status.ok()) Reset(&slot, 1);
+  return status;
+}
+
+Status AggregatorSet::NameAggregate(size_t a, const Status& status) const {
+  return status.WithMessage("aggregate '", output_fields_[a]->name(),
+                            "': ", status.message());
+}
+
+Status AggregatorSet::CheckSlot(uint32_t slot) const {
+  if (slot >= num_slots()) {
+    return Status::IndexError("slot ", slot, " does not exist; the set has ", num_slots(),
+                              " slots");
+  }
   return Status::OK();
 }
 

@@ -62,12 +62,25 @@ class AggregatorSet {
   Status Serialize(std::string* out) const;
   Status Deserialize(std::string_view* in);
 
+  /// Appends the state of `slot`: its row count, time span (when tracked) and every
+  /// aggregate's state (GroupedAggregator::SerializeSlot()), so that an operator can
+  /// store each slot as its own value in a state backend.
+  Status SerializeSlot(uint32_t slot, std::string* out) const;
+  /// Replaces the state of `slot` (which must exist) with one SerializeSlot() of a set
+  /// with the same aggregates wrote; the whole of `in` must be consumed. Truncated,
+  /// corrupt or trailing bytes give an IOError and leave the slot empty.
+  Status DeserializeSlot(uint32_t slot, std::string_view in);
+
   /// One result column per aggregate for `slots`, in the declared output types.
   Result<std::vector<std::shared_ptr<arrow::Array>>> Finish(const uint32_t* slots,
                                                             int64_t count) const;
 
  private:
   AggregatorSet() = default;
+  /// Prefixes the message of an error from aggregate `a` with the aggregate's name.
+  Status NameAggregate(size_t a, const Status& status) const;
+  /// IndexError unless `slot` exists.
+  Status CheckSlot(uint32_t slot) const;
   std::vector<std::shared_ptr<arrow::Field>> output_fields_;
   std::vector<std::unique_ptr<GroupedAggregator>> aggregators_;
   std::vector<int64_t> rows_;

@@ -118,6 +118,22 @@ Status ReadVector(std::string_view* in, std::vector<T>* values) {
   return Status::OK();
 }
 
+// Per-slot encoding (SerializeSlot): the slot's fields, StateCodec-encoded. A value
+// that may be absent is a flag byte, 0 or 1, followed by the value when it is 1.
+Result<bool> ReadFlag(std::string_view* in) {
+  ARROW_ASSIGN_OR_RAISE(uint8_t flag, StateCodec<uint8_t>::Read(in));
+  if (flag > 1) {
+    return Status::IOError("corrupt aggregate state: flag byte ", static_cast<int>(flag));
+  }
+  return flag == 1;
+}
+
+Result<int64_t> ReadCount(std::string_view* in) {
+  ARROW_ASSIGN_OR_RAISE(int64_t count, StateCodec<int64_t>::Read(in));
+  if (count < 0) return Status::IOError("corrupt aggregate state: negative count");
+  return count;
+}
+
 // Base for aggregators whose state is plain vectors: CRTP gives Merge the concrete
 // type without a virtual call per slot.
 template <typename Derived>
@@ -173,6 +189,14 @@ class CountAggregator : public VectorAggregator<CountAggregator> {
     ARROW_RETURN_NOT_OK(ReadVector(in, &counts_));
     return Status::OK();
   }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<int64_t>::Append(counts_[s], out);
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(counts_[s], ReadCount(in));
+    return Status::OK();
+  }
 
  private:
   const bool count_all_;
@@ -219,6 +243,20 @@ class SumAggregator : public VectorAggregator<SumAggregator<T>> {
   Status Deserialize(std::string_view* in) override {
     ARROW_RETURN_NOT_OK(ReadVector(in, &sums_));
     ARROW_RETURN_NOT_OK(ReadVector(in, &has_value_));
+    return Status::OK();
+  }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<uint8_t>::Append(has_value_[s], out);
+    if (has_value_[s]) StateCodec<T>::Append(sums_[s], out);
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(const bool has_value, ReadFlag(in));
+    ResetSlot(s);
+    if (has_value) {
+      ARROW_ASSIGN_OR_RAISE(sums_[s], StateCodec<T>::Read(in));
+      has_value_[s] = 1;
+    }
     return Status::OK();
   }
 
@@ -282,6 +320,20 @@ class MinMaxAggregator : public VectorAggregator<MinMaxAggregator<T, kIsMin>> {
     ARROW_RETURN_NOT_OK(ReadVector(in, &has_value_));
     return Status::OK();
   }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<uint8_t>::Append(has_value_[s], out);
+    if (has_value_[s]) StateCodec<T>::Append(values_[s], out);
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(const bool has_value, ReadFlag(in));
+    ResetSlot(s);
+    if (has_value) {
+      ARROW_ASSIGN_OR_RAISE(values_[s], StateCodec<T>::Read(in));
+      has_value_[s] = 1;
+    }
+    return Status::OK();
+  }
 
  private:
   static T Identity() {
@@ -336,6 +388,16 @@ class AvgAggregator : public VectorAggregator<AvgAggregator> {
   Status Deserialize(std::string_view* in) override {
     ARROW_RETURN_NOT_OK(ReadVector(in, &sums_));
     ARROW_RETURN_NOT_OK(ReadVector(in, &counts_));
+    return Status::OK();
+  }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<double>::Append(sums_[s], out);
+    StateCodec<int64_t>::Append(counts_[s], out);
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(sums_[s], StateCodec<double>::Read(in));
+    ARROW_ASSIGN_OR_RAISE(counts_[s], ReadCount(in));
     return Status::OK();
   }
 
@@ -413,6 +475,18 @@ class MomentsAggregator : public VectorAggregator<MomentsAggregator> {
     ARROW_RETURN_NOT_OK(ReadVector(in, &m2_));
     return Status::OK();
   }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<int64_t>::Append(counts_[s], out);
+    StateCodec<double>::Append(means_[s], out);
+    StateCodec<double>::Append(m2_[s], out);
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(counts_[s], ReadCount(in));
+    ARROW_ASSIGN_OR_RAISE(means_[s], StateCodec<double>::Read(in));
+    ARROW_ASSIGN_OR_RAISE(m2_[s], StateCodec<double>::Read(in));
+    return Status::OK();
+  }
 
  private:
   const bool integer_;
@@ -469,6 +543,30 @@ class FirstLastAggregator : public VectorAggregator<FirstLastAggregator<T, kIsFi
     ARROW_RETURN_NOT_OK(ReadVector(in, &times_));
     ARROW_RETURN_NOT_OK(ReadVector(in, &has_value_));
     ARROW_ASSIGN_OR_RAISE(sequence_, StateCodec<int64_t>::Read(in));
+    return Status::OK();
+  }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<uint8_t>::Append(has_value_[s], out);
+    if (has_value_[s]) {
+      StateCodec<int64_t>::Append(times_[s], out);
+      StateCodec<T>::Append(values_[s], out);
+    }
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(const bool has_value, ReadFlag(in));
+    ResetSlot(s);
+    if (!has_value) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(times_[s], StateCodec<int64_t>::Read(in));
+    ARROW_ASSIGN_OR_RAISE(values_[s], StateCodec<T>::Read(in));
+    has_value_[s] = 1;
+    // Without event times a row's time is its arrival number, and the stored value may
+    // have been numbered by another aggregator that had counted further than this one:
+    // rows consumed from now on must still arrive after it. (With event times the
+    // sequence is unused.)
+    const int64_t after_stored =
+        times_[s] < std::numeric_limits<int64_t>::max() ? times_[s] + 1 : times_[s];
+    sequence_ = std::max(sequence_, after_stored);
     return Status::OK();
   }
 
@@ -540,6 +638,24 @@ class CountDistinctAggregator : public VectorAggregator<CountDistinctAggregator<
       ARROW_RETURN_NOT_OK(ReadVector(in, &values));
       set.insert(values.begin(), values.end());
     }
+    return Status::OK();
+  }
+  Status SerializeSlot(uint32_t s, std::string* out) const override {
+    StateCodec<int64_t>::Append(static_cast<int64_t>(sets_[s].size()), out);
+    for (const Key& value : sets_[s]) StateCodec<Key>::Append(value, out);
+    return Status::OK();
+  }
+  Status DeserializeSlot(uint32_t s, std::string_view* in) override {
+    ARROW_ASSIGN_OR_RAISE(const int64_t size, ReadCount(in));
+    std::unordered_set<Key> set;
+    // Every element takes at least one byte, so a corrupt size cannot reserve more
+    // than the input could hold.
+    set.reserve(static_cast<size_t>(std::min<int64_t>(size, in->size())));
+    for (int64_t i = 0; i < size; ++i) {
+      ARROW_ASSIGN_OR_RAISE(Key value, StateCodec<Key>::Read(in));
+      set.insert(std::move(value));
+    }
+    sets_[s].swap(set);
     return Status::OK();
   }
 

@@ -57,6 +57,23 @@ class GroupedAggregator {
   virtual Status Deserialize(std::string_view* in) {
     return Status::NotImplemented("this aggregate cannot be restored");
   }
+
+  /// Appends the state of one slot to `out`, in a self-delimiting binary encoding of
+  /// the aggregator's choosing. Operators that keep each (key, window) accumulator as
+  /// its own value in a state backend store these; the built-in aggregates implement
+  /// it, user-defined ones (UserAggregate()) must override both SerializeSlot() and
+  /// DeserializeSlot() to be usable there.
+  virtual Status SerializeSlot(uint32_t slot, std::string* out) const {
+    return Status::NotImplemented(
+        "this aggregate cannot be stored per key in a state backend");
+  }
+  /// Replaces the state of `slot` with one SerializeSlot() wrote (possibly by another
+  /// aggregator made by the same factory), consuming it from the front of `in`.
+  /// Truncated or corrupt input gives an IOError; the slot's state is then unspecified.
+  virtual Status DeserializeSlot(uint32_t slot, std::string_view* in) {
+    return Status::NotImplemented(
+        "this aggregate cannot be stored per key in a state backend");
+  }
 };
 
 }  // namespace sabot

@@ -8,6 +8,8 @@
 #include "sabot/operators/aggregate/aggregator_set.h"
 #include "sabot/operators/aggregate/key_redistribution.h"
 #include "sabot/operators/aggregate/key_table.h"
+#include "sabot/operators/aggregate/stored_running_aggregate.h"
+#include "sabot/runtime/backend_dispatch.h"
 #include "sabot/runtime/operator.h"
 #include "sabot/runtime/operator_registry.h"
 #include "sabot/state/state_codec.h"
@@ -186,7 +188,9 @@ Status RegisterRunningAggregate(OperatorRegistry* registry) {
       [](const NodeOptions& options) -> Result<std::unique_ptr<Operator>> {
         ARROW_ASSIGN_OR_RAISE(auto* typed,
                               CheckedOptionsCast<RunningAggregateOptions>(options));
-        return std::make_unique<RunningAggregateOperator>(*typed);
+        return MakeBackendDispatchOperator(
+            [typed] { return std::make_unique<RunningAggregateOperator>(*typed); },
+            [typed] { return MakeStoredRunningAggregateOperator(*typed); });
       });
 }
 

@@ -7,6 +7,7 @@
 
 #include "sabot/api/stream_environment.h"
 #include "sabot/testing/arrow_testing.h"
+#include "sabot/testing/pipeline_testing.h"
 
 namespace sabot {
 namespace {
@@ -32,8 +33,21 @@ std::map<std::string, std::pair<int64_t, int64_t>> Latest(const arrow::Table& ta
   return latest;
 }
 
-TEST(RunningAggregateTest, EmitsUpdatedKeysAfterEachBatch) {
+// On RocksDB the accumulators live in the backend; a tiny value cache makes most
+// reads and writes go to RocksDB itself.
+class RunningAggregateBackendTest : public ::testing::TestWithParam<StateBackendKind> {
+ protected:
+  void UseBackend(StreamEnvironment* env) {
+    env->SetStateBackend({.kind = GetParam(),
+                          .directory = state_directory_.path(),
+                          .value_cache_bytes = 4096});
+  }
+  testing::TempDirectory state_directory_;
+};
+
+TEST_P(RunningAggregateBackendTest, EmitsUpdatedKeysAfterEachBatch) {
   StreamEnvironment env;
+  UseBackend(&env);
   auto first =
       testing::BatchFromJson(Schema(), R"([["a", 1, 0], ["b", 2, 1], ["a", 3, 2]])");
   auto second = testing::BatchFromJson(Schema(), R"([["a", 10, 3], ["c", 5, 4]])");
@@ -50,10 +64,11 @@ TEST(RunningAggregateTest, EmitsUpdatedKeysAfterEachBatch) {
   EXPECT_EQ(Latest(*table), expected);
 }
 
-TEST(RunningAggregateTest, EmitOnWatermarkEndsWithTheCountPerKey) {
+TEST_P(RunningAggregateBackendTest, EmitOnWatermarkEndsWithTheCountPerKey) {
   for (int parallelism : {1, 4}) {
     StreamEnvironment env;
     env.SetParallelism(parallelism);
+    UseBackend(&env);
     GeneratorConfig config = TransactionsGenerator(50'000);
     config.batch_size = 1000;
     auto collected = env.FromGenerator(config)
@@ -83,6 +98,15 @@ TEST(RunningAggregateTest, EmitOnWatermarkEndsWithTheCountPerKey) {
     EXPECT_EQ(latest, expected) << "parallelism " << parallelism;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, RunningAggregateBackendTest,
+                         ::testing::Values(StateBackendKind::kMemory,
+                                           StateBackendKind::kRocksDb),
+                         [](const ::testing::TestParamInfo<StateBackendKind>& info) {
+                           return info.param == StateBackendKind::kMemory
+                                      ? std::string("memory")
+                                      : std::string("rocksdb");
+                         });
 
 TEST(RunningAggregateTest, EmitOnWatermarkNeedsEventTime) {
   StreamEnvironment env;

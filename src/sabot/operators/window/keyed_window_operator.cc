@@ -42,6 +42,14 @@ Status KeyedWindowOperator::Emit(const AggregatorSet& set, const WindowResults& 
   if (results.empty()) return Status::OK();
   const int64_t count = static_cast<int64_t>(results.key_ids.size());
   ARROW_ASSIGN_OR_RAISE(auto columns, keys_->Keys(results.key_ids.data(), count));
+  return EmitWithKeys(std::move(columns), set, results);
+}
+
+Status KeyedWindowOperator::EmitWithKeys(
+    std::vector<std::shared_ptr<arrow::Array>> columns, const AggregatorSet& set,
+    const WindowResults& results) {
+  if (results.empty()) return Status::OK();
+  const int64_t count = static_cast<int64_t>(results.slots.size());
   for (const auto* bounds : {&results.starts, &results.ends}) {
     arrow::Int64Builder builder;
     if (results.has_bounds) {

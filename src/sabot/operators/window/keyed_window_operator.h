@@ -29,7 +29,7 @@ struct WindowResults {
     starts.push_back(start);
     ends.push_back(end);
   }
-  bool empty() const { return key_ids.empty(); }
+  bool empty() const { return slots.empty(); }
   void clear() {
     key_ids.clear();
     slots.clear();
@@ -54,6 +54,10 @@ class KeyedWindowOperator : public Operator {
 
   /// Emits `results`, whose slots index `set`, as one batch.
   Status Emit(const AggregatorSet& set, const WindowResults& results);
+  /// Emits `results` with the given key columns (one row per result) instead of
+  /// looking the key ids up in the key table.
+  Status EmitWithKeys(std::vector<std::shared_ptr<arrow::Array>> key_columns,
+                      const AggregatorSet& set, const WindowResults& results);
 
   const WindowAggregateOptions& options_;
   std::unique_ptr<KeyTable> keys_;

@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <map>
-#include <numeric>
+#include <optional>
 
 #include "sabot/operators/aggregate/key_redistribution.h"
 #include "sabot/operators/aggregate/keyed_aggregates.h"
 #include "sabot/operators/window/keyed_window_operator.h"
+#include "sabot/operators/window/pane_layout.h"
 #include "sabot/state/state_codec.h"
 
 namespace sabot {
@@ -20,64 +21,36 @@ class PaneWindowOperator : public KeyedWindowOperator {
  public:
   explicit PaneWindowOperator(const WindowAggregateOptions& options)
       : KeyedWindowOperator(options),
-        pane_(std::gcd(options.window().size_ms, options.window().slide_ms)),
-        panes_per_window_(options.window().size_ms / pane_),
-        panes_per_slide_(options.window().slide_ms / pane_),
-        offset_(options.window().offset_ms),
-        lateness_(options.config().allowed_lateness_ms) {
-    UpdateThresholds();
-  }
+        layout_(options.window(), options.config().allowed_lateness_ms),
+        panes_per_window_(layout_.panes_per_window()),
+        panes_per_slide_(layout_.panes_per_slide()) {}
 
   Status ProcessBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
     const int64_t num_rows = batch->num_rows();
     if (num_rows == 0) return Status::OK();
-    const arrow::ArrayData& times = *batch->column_data(options_.time_index());
-    const int64_t* ts = times.GetValues<int64_t>(1);
-    const bool has_null_times = times.GetNullCount() > 0;
     // Pane and fate of every row: on time, late but within allowed lateness (updates
     // fired windows), or too late.
-    pane_of_row_.resize(num_rows);
-    late_.assign(num_rows, 0);
-    int64_t num_late = 0;
-    bool any_update = false;
-    bool single_pane = true;
-    // Consecutive rows are close in time: divide only when a row leaves the previous
-    // row's pane.
-    int64_t pane = PaneOf(ts[0]);
-    __int128 pane_start = PaneStart(pane);
-    for (int64_t i = 0; i < num_rows; ++i) {
-      if (ts[i] < pane_start || ts[i] - pane_start >= pane_) {
-        pane = PaneOf(ts[i]);
-        pane_start = PaneStart(pane);
-      }
-      pane_of_row_[i] = pane;
-      const bool too_late =
-          (has_null_times && !times.IsValid(i)) || pane < first_live_pane_;
-      late_[i] = too_late;
-      num_late += too_late;
-      any_update |= !too_late && pane < first_unfired_pane_;
-      single_pane &= pane == pane_of_row_[0];
-    }
-    ARROW_RETURN_NOT_OK(RouteLateRows(batch, late_, num_late));
-    if (num_late == num_rows) return Status::OK();
+    AssignPanes(layout_, *batch->column_data(options_.time_index()), thresholds_, &rows_);
+    ARROW_RETURN_NOT_OK(RouteLateRows(batch, rows_.late, rows_.num_late));
+    if (rows_.num_late == num_rows) return Status::OK();
 
     ARROW_ASSIGN_OR_RAISE(auto ids, keys_->Map(*batch));
     const uint32_t* key_ids = ids->raw_values();
     ARROW_ASSIGN_OR_RAISE(PreparedRows rows, PrepareRows(options_.aggregates(), *batch,
                                                          options_.time_index()));
-    if (single_pane && num_late == 0) {
-      ARROW_RETURN_NOT_OK(ConsumePane(pane_of_row_[0], rows, key_ids));
+    if (rows_.single_pane) {
+      ARROW_RETURN_NOT_OK(ConsumePane(rows_.pane_of_row[0], rows, key_ids));
     } else {
       ARROW_RETURN_NOT_OK(ConsumeByPane(rows, *ids));
     }
-    if (any_update) ARROW_RETURN_NOT_OK(EmitLateUpdates(key_ids, num_rows));
+    if (rows_.any_update) ARROW_RETURN_NOT_OK(EmitLateUpdates(key_ids, num_rows));
     return Status::OK();
   }
 
   Status ProcessWatermark(int64_t watermark) override {
     if (watermark <= watermark_) return Status::OK();
     watermark_ = watermark;
-    UpdateThresholds();
+    thresholds_ = layout_.ThresholdsAt(watermark_);
     ARROW_RETURN_NOT_OK(FireWindows());
     ARROW_RETURN_NOT_OK(DropExpiredPanes());
     return output()->EmitWatermark(watermark);
@@ -112,7 +85,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
       panes_.emplace(pane, std::move(aggregates));
     }
     if (!in.empty()) return Status::IOError("window state has trailing bytes");
-    UpdateThresholds();
+    thresholds_ = layout_.ThresholdsAt(watermark_);
     return Status::OK();
   }
 
@@ -149,7 +122,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
     if (states.empty()) return Status::OK();
     watermark_ = watermark;
     next_window_ = next_window;
-    UpdateThresholds();
+    thresholds_ = layout_.ThresholdsAt(watermark_);
     return Status::OK();
   }
 
@@ -158,38 +131,6 @@ class PaneWindowOperator : public KeyedWindowOperator {
     return context().max_parallelism > 0 ? context().max_parallelism
                                          : kDefaultMaxParallelism;
   }
-  int64_t PaneOf(int64_t t) const {
-    return static_cast<int64_t>(FloorDiv(static_cast<__int128>(t) - offset_, pane_));
-  }
-  __int128 PaneStart(int64_t pane) const {
-    return static_cast<__int128>(pane) * pane_ + offset_;
-  }
-  // End (exclusive) of the window starting at pane `start`.
-  __int128 WindowEnd(int64_t start) const { return PaneStart(start + panes_per_window_); }
-
-  // Index of the first window start whose last millisecond is after `watermark`.
-  int64_t FirstOpenWindow(__int128 watermark) const {
-    const __int128 first = CeilDiv(watermark - offset_ + 2, pane_) - panes_per_window_;
-    return ClampPane(CeilDiv(first, panes_per_slide_) * panes_per_slide_);
-  }
-  // Pane indices equal times for 1 ms panes, so they can reach the int64 bounds:
-  // arithmetic on them is done in 128 bits and clamped.
-  static int64_t ClampPane(__int128 pane) { return ClampTime(pane); }
-
-  void UpdateThresholds() {
-    if (watermark_ == kMinWatermark) {
-      first_unfired_pane_ = first_live_pane_ = kMinWatermark;
-      return;
-    }
-    const int64_t first_open =
-        watermark_ == kMaxWatermark ? kMaxWatermark : FirstOpenWindow(watermark_);
-    // The first pane whose windows have not fired yet, and the first pane some window
-    // of which is still within allowed lateness.
-    first_unfired_pane_ = ClampPane(static_cast<__int128>(first_open) - panes_per_slide_ +
-                                    panes_per_window_);
-    first_live_pane_ = FirstOpenWindow(static_cast<__int128>(watermark_) - lateness_);
-  }
-
   Result<std::unique_ptr<KeyedAggregates>> NewState() {
     return KeyedAggregates::Make(options_.aggregates());
   }
@@ -207,7 +148,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
 
   Status ConsumePane(int64_t pane, const PreparedRows& rows, const uint32_t* key_ids) {
     ARROW_ASSIGN_OR_RAISE(KeyedAggregates * state, Pane(pane));
-    if (pane < first_unfired_pane_) InvalidateCachesAt(pane);
+    if (pane < thresholds_.first_unfired) InvalidateCachesAt(pane);
     // Most rows of a key land in the pane its previous row did: remember the last
     // (pane, slot) per key and look the pane's hash map up only on a change.
     const uint32_t num_keys = keys_->size();
@@ -235,11 +176,11 @@ class PaneWindowOperator : public KeyedWindowOperator {
     slot_of_row_.resize(num_rows);
     int32_t last_slot = -1;
     for (int64_t i = 0; i < num_rows; ++i) {
-      if (late_[i]) {
+      if (rows_.late[i]) {
         slot_of_row_[i] = -1;
         continue;
       }
-      const int64_t pane = pane_of_row_[i];
+      const int64_t pane = rows_.pane_of_row[i];
       if (last_slot < 0 || pane_list_[last_slot] != pane) {
         auto it = std::find(pane_list_.begin(), pane_list_.end(), pane);
         last_slot = static_cast<int32_t>(it - pane_list_.begin());
@@ -279,19 +220,11 @@ class PaneWindowOperator : public KeyedWindowOperator {
   Status EmitLateUpdates(const uint32_t* key_ids, int64_t num_rows) {
     std::map<int64_t, std::vector<uint32_t>> keys_of_window;
     for (int64_t i = 0; i < num_rows; ++i) {
-      const int64_t pane = pane_of_row_[i];
-      if (late_[i] || pane >= first_unfired_pane_) continue;
-      // Fired windows containing the pane: starts in (pane - n, pane], multiples of k,
-      // whose end is behind the watermark.
-      const __int128 lowest =
-          CeilDiv(static_cast<__int128>(pane) - panes_per_window_ + 1, panes_per_slide_) *
-          panes_per_slide_;
-      for (__int128 start = lowest; start <= pane; start += panes_per_slide_) {
-        const __int128 last = WindowEnd(static_cast<int64_t>(start)) - 1;
-        if (last > watermark_) break;
-        if (last + lateness_ <= watermark_) continue;
-        keys_of_window[static_cast<int64_t>(start)].push_back(key_ids[i]);
-      }
+      const int64_t pane = rows_.pane_of_row[i];
+      if (rows_.late[i] || pane >= thresholds_.first_unfired) continue;
+      layout_.ForEachUpdatableWindow(pane, watermark_, [&](int64_t start) {
+        keys_of_window[start].push_back(key_ids[i]);
+      });
     }
     for (auto& [start, keys] : keys_of_window) {
       std::sort(keys.begin(), keys.end());
@@ -309,32 +242,15 @@ class PaneWindowOperator : public KeyedWindowOperator {
     return Status::OK();
   }
 
-  int64_t Start(int64_t start) const { return ClampTime(PaneStart(start)); }
-  int64_t End(int64_t start) const { return ClampTime(WindowEnd(start)); }
-
-  // Fires, oldest first, every window with data whose last millisecond the watermark
-  // has reached. Windows without data are skipped without visiting them one by one.
   Status FireWindows() {
-    const int64_t first_open =
-        watermark_ == kMaxWatermark ? kMaxWatermark : FirstOpenWindow(watermark_);
-    while (true) {
-      auto it = panes_.lower_bound(next_window_);
-      if (it == panes_.end()) break;
-      const int64_t covering = static_cast<int64_t>(
-          CeilDiv(static_cast<__int128>(it->first) - panes_per_window_ + 1,
-                  panes_per_slide_) *
-          panes_per_slide_);
-      const int64_t start = std::max(next_window_, covering);
-      if (start >= first_open && watermark_ != kMaxWatermark) break;
-      ARROW_RETURN_NOT_OK(Fire(start));
-      if (start > kMaxWatermark - panes_per_slide_) {
-        next_window_ = kMaxWatermark;
-        break;
-      }
-      next_window_ = start + panes_per_slide_;
-    }
-    next_window_ = std::max(next_window_, first_open);
-    return Status::OK();
+    return layout_.FireDueWindows(
+        watermark_, &next_window_,
+        [&](int64_t from) -> std::optional<int64_t> {
+          auto it = panes_.lower_bound(from);
+          if (it == panes_.end()) return std::nullopt;
+          return it->first;
+        },
+        [&](int64_t start) { return Fire(start); });
   }
 
   Status Fire(int64_t start) {
@@ -348,7 +264,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
     const int64_t block = static_cast<int64_t>(FloorDiv(start, panes_per_window_));
     ARROW_RETURN_NOT_OK(ComputeSuffixes(block, start));
     ARROW_RETURN_NOT_OK(ExtendPrefix(
-        block + 1, ClampPane(static_cast<__int128>(start) + panes_per_window_ - 1)));
+        block + 1, ClampTime(static_cast<__int128>(start) + panes_per_window_ - 1)));
     auto node = suffixes_.extract(start);
     KeyedAggregates& window = *node.mapped();
     ARROW_RETURN_NOT_OK(window.MergeFrom(*prefix_));
@@ -360,7 +276,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
   void CollectResults(const KeyedAggregates& state, int64_t start) {
     const auto& keys = state.keys();
     for (uint32_t slot = 0; slot < keys.size(); ++slot) {
-      results_.Add(keys[slot], slot, Start(start), End(start));
+      results_.Add(keys[slot], slot, layout_.Start(start), layout_.End(start));
     }
   }
 
@@ -392,7 +308,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
     if (prefix_block_ != block || !prefix_) {
       ARROW_ASSIGN_OR_RAISE(prefix_, NewState());
       prefix_block_ = block;
-      prefix_last_ = ClampPane(static_cast<__int128>(block) * panes_per_window_ - 1);
+      prefix_last_ = ClampTime(static_cast<__int128>(block) * panes_per_window_ - 1);
     }
     for (auto it = panes_.upper_bound(prefix_last_);
          it != panes_.end() && it->first <= last; ++it) {
@@ -419,7 +335,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
   // Panes whose every window is past allowed lateness are dropped; when nothing is
   // left, the key table starts over so that keys seen once do not stay forever.
   Status DropExpiredPanes() {
-    while (!panes_.empty() && panes_.begin()->first < first_live_pane_ &&
+    while (!panes_.empty() && panes_.begin()->first < thresholds_.first_live &&
            panes_.begin()->first < next_window_) {
       panes_.erase(panes_.begin());
     }
@@ -468,13 +384,10 @@ class PaneWindowOperator : public KeyedWindowOperator {
 
   static constexpr uint32_t kFirstCompactionCheck = 1 << 16;
 
-  const int64_t pane_;
+  const PaneLayout layout_;
   const int64_t panes_per_window_;
   const int64_t panes_per_slide_;
-  const int64_t offset_;
-  const int64_t lateness_;
-  int64_t first_unfired_pane_ = 0;
-  int64_t first_live_pane_ = 0;
+  PaneLayout::Thresholds thresholds_;
   int64_t next_window_ = kMinWatermark;  // first window start not fired yet
   std::map<int64_t, std::unique_ptr<KeyedAggregates>> panes_;
   uint32_t next_compaction_check_ = kFirstCompactionCheck;
@@ -489,8 +402,7 @@ class PaneWindowOperator : public KeyedWindowOperator {
   std::vector<uint32_t> cached_slot_;
   // Reused per batch.
   std::vector<uint32_t> slots_;
-  std::vector<int64_t> pane_of_row_;
-  std::vector<uint8_t> late_;
+  PaneAssignment rows_;
   std::vector<int32_t> slot_of_row_;
   std::vector<int64_t> pane_list_;
 };

@@ -17,4 +17,10 @@ class WindowAggregateOptions;
 
 std::unique_ptr<Operator> MakePaneWindowOperator(const WindowAggregateOptions& options);
 
+/// The same windows with their state in the keyed state backend (used on RocksDB):
+/// one accumulator per (key, pane) and an index of each pane's keys, so the state is
+/// bounded by disk rather than memory (stored_pane_window_operator.cc).
+std::unique_ptr<Operator> MakeStoredPaneWindowOperator(
+    const WindowAggregateOptions& options);
+
 }  // namespace sabot

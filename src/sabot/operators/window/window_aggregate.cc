@@ -5,6 +5,7 @@
 #include "sabot/operators/window/count_window_operator.h"
 #include "sabot/operators/window/pane_window_operator.h"
 #include "sabot/operators/window/session_window_operator.h"
+#include "sabot/runtime/backend_dispatch.h"
 #include "sabot/runtime/operator.h"
 #include "sabot/runtime/operator_registry.h"
 #include "sabot/time/watermark_strategy.h"
@@ -69,7 +70,9 @@ Status RegisterWindowAggregate(OperatorRegistry* registry) {
         switch (typed->window().kind) {
           case WindowKind::kTumbling:
           case WindowKind::kSliding:
-            return MakePaneWindowOperator(*typed);
+            return MakeBackendDispatchOperator(
+                [typed] { return MakePaneWindowOperator(*typed); },
+                [typed] { return MakeStoredPaneWindowOperator(*typed); });
           case WindowKind::kSession:
             return MakeSessionWindowOperator(*typed);
           case WindowKind::kCount:

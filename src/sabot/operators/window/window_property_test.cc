@@ -26,6 +26,7 @@
 #include "sabot/api/stream_environment.h"
 #include "sabot/operators/window/window_aggregate.h"
 #include "sabot/testing/arrow_testing.h"
+#include "sabot/testing/pipeline_testing.h"
 
 namespace sabot {
 namespace {
@@ -502,6 +503,7 @@ struct Pipeline {
   std::optional<int64_t> out_of_orderness = 0;
   int64_t allowed_lateness = 0;
   bool side_output_late_data = false;
+  StateBackendKind backend = StateBackendKind::kMemory;
 };
 
 struct Outcome {
@@ -515,6 +517,11 @@ struct Outcome {
 void RunPipeline(const Pipeline& pipeline, BatchVector batches, Outcome* outcome) {
   StreamEnvironment env;
   env.SetParallelism(pipeline.parallelism);
+  testing::TempDirectory state_directory;
+  // A small value cache makes most accumulator reads and writes go to RocksDB itself.
+  env.SetStateBackend({.kind = pipeline.backend,
+                       .directory = state_directory.path(),
+                       .value_cache_bytes = 64 << 10});
   DataStream input = env.FromBatches(EventSchema(), std::move(batches));
   if (pipeline.out_of_orderness) {
     input = input.AssignTimestampsAndWatermarks(
@@ -551,11 +558,32 @@ void RunPipeline(const Pipeline& pipeline, BatchVector batches, Outcome* outcome
   std::sort(outcome->late.begin(), outcome->late.end());
 }
 
+// Tumbling and sliding windows keep their state in RocksDB when the job runs on it
+// (every other kind keeps it in operator memory on both backends).
+bool HasStoredLayout(const WindowSpec& window) {
+  return window.kind == WindowKind::kTumbling || window.kind == WindowKind::kSliding;
+}
+
+// Runs `pipeline` on the memory backend and, for windows with a RocksDB layout, on
+// RocksDB too, expecting the same rows, rejections and late rows from both.
+void RunOnEveryBackend(Pipeline pipeline, const BatchVector& batches, Outcome* outcome) {
+  pipeline.backend = StateBackendKind::kMemory;
+  ASSERT_NO_FATAL_FAILURE(RunPipeline(pipeline, batches, outcome));
+  if (!HasStoredLayout(pipeline.window)) return;
+  SCOPED_TRACE("RocksDB backend");
+  pipeline.backend = StateBackendKind::kRocksDb;
+  Outcome stored;
+  ASSERT_NO_FATAL_FAILURE(RunPipeline(pipeline, batches, &stored));
+  ExpectSameRows(stored.rows, outcome->rows);
+  EXPECT_EQ(stored.rows_rejected, outcome->rows_rejected);
+  EXPECT_EQ(stored.late, outcome->late);
+}
+
 // Runs `batches` (parallelism 1, in order, watermark = max time - 1) through `window`
-// with count(*) only.
+// with count(*) only, on every backend.
 std::vector<ResultRow> CountPerWindow(const WindowSpec& window, BatchVector batches) {
   Outcome outcome;
-  RunPipeline({.window = window}, std::move(batches), &outcome);
+  RunOnEveryBackend({.window = window}, batches, &outcome);
   EXPECT_EQ(outcome.rows_rejected, 0);
   return outcome.rows;
 }
@@ -581,13 +609,13 @@ const std::vector<WindowCase>& WindowCases() {
   return cases;
 }
 
-// (parallelism, index into WindowCases(), two key columns).
-using PropertyParam = std::tuple<int, int, bool>;
+// (parallelism, index into WindowCases(), two key columns, RocksDB backend).
+using PropertyParam = std::tuple<int, int, bool, bool>;
 
 class WindowPropertyTest : public ::testing::TestWithParam<PropertyParam> {};
 
 TEST_P(WindowPropertyTest, OutOfOrderInputMatchesBruteForceModel) {
-  const auto [parallelism, case_index, two_keys] = GetParam();
+  const auto [parallelism, case_index, two_keys, rocksdb] = GetParam();
   const std::vector<Event> events = GenerateEvents(20'000, kSeed);
   const Pipeline pipeline{
       .window = WindowCases()[case_index].window,
@@ -596,6 +624,7 @@ TEST_P(WindowPropertyTest, OutOfOrderInputMatchesBruteForceModel) {
           two_keys ? std::vector<std::string>{"k", "g"} : std::vector<std::string>{"k"},
       .parallelism = parallelism,
       .out_of_orderness = kOutOfOrderness,
+      .backend = rocksdb ? StateBackendKind::kRocksDb : StateBackendKind::kMemory,
   };
   Outcome outcome;
   // Small batches: out-of-order rows cross batch and subtask boundaries.
@@ -606,18 +635,28 @@ TEST_P(WindowPropertyTest, OutOfOrderInputMatchesBruteForceModel) {
                               pipeline.aggregates, /*by_event_time=*/true));
 }
 
+std::string PropertyName(const ::testing::TestParamInfo<PropertyParam>& info) {
+  std::ostringstream name;
+  name << "p" << std::get<0>(info.param) << "_"
+       << WindowCases()[std::get<1>(info.param)].name
+       << (std::get<2>(info.param) ? "_two_keys" : "_one_key")
+       << (std::get<3>(info.param) ? "_rocksdb" : "");
+  return name.str();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     WindowPropertyRandomized, WindowPropertyTest,
     ::testing::Combine(::testing::Values(1, 2, 4),
                        ::testing::Range(0, static_cast<int>(WindowCases().size())),
-                       ::testing::Bool()),
-    [](const ::testing::TestParamInfo<PropertyParam>& info) {
-      std::ostringstream name;
-      name << "p" << std::get<0>(info.param) << "_"
-           << WindowCases()[std::get<1>(info.param)].name
-           << (std::get<2>(info.param) ? "_two_keys" : "_one_key");
-      return name.str();
-    });
+                       ::testing::Bool(), ::testing::Values(false)),
+    PropertyName);
+
+// The tumbling and sliding cases (the first four) with their state in RocksDB.
+INSTANTIATE_TEST_SUITE_P(WindowPropertyRandomizedRocksDb, WindowPropertyTest,
+                         ::testing::Combine(::testing::Values(1, 3),
+                                            ::testing::Range(0, 4), ::testing::Bool(),
+                                            ::testing::Values(true)),
+                         PropertyName);
 
 // ---------------------------------------------------------------------------------------
 // 2. Every aggregate function, with its output name and type.
@@ -664,7 +703,7 @@ TEST(WindowPropertyAggregateTest, AggregatesMatchModelWithTheirOutputTypes) {
                             .parallelism = parallelism,
                             .out_of_orderness = kOutOfOrderness};
     Outcome outcome;
-    ASSERT_NO_FATAL_FAILURE(RunPipeline(pipeline, Batches(events, 97), &outcome));
+    ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(pipeline, Batches(events, 97), &outcome));
     ASSERT_EQ(outcome.schema->num_fields(), static_cast<int>(columns.size()));
     for (size_t c = 0; c < columns.size(); ++c) {
       const auto& field = outcome.schema->field(static_cast<int>(c));
@@ -762,9 +801,9 @@ TEST(WindowPropertyEdgeTest, SampleStatisticsOfOneRowAreNull) {
   const std::vector<AggregateSpec> aggregates = {Variance("v"), Stddev("v"),
                                                  VariancePop("v"), StddevPop("v")};
   Outcome outcome;
-  ASSERT_NO_FATAL_FAILURE(
-      RunPipeline({.window = Tumbling(milliseconds(10)), .aggregates = aggregates},
-                  {Batch({At("a", 5, 3), At("b", 5, 3), At("b", 6, 5)})}, &outcome));
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(
+      {.window = Tumbling(milliseconds(10)), .aggregates = aggregates},
+      {Batch({At("a", 5, 3), At("b", 5, 3), At("b", 6, 5)})}, &outcome));
   ExpectSameRows(outcome.rows,
                  {ResultRow{"a", {0, 10}, {std::monostate{}, std::monostate{}, 0.0, 0.0}},
                   ResultRow{"b", {0, 10}, {2.0, std::sqrt(2.0), 1.0, 1.0}}});
@@ -781,7 +820,7 @@ Pipeline LatenessPipeline() {
 TEST(WindowPropertyEdgeTest, RowAtLatenessBoundaryIsDropped) {
   Outcome outcome;
   // b@15 moves the watermark to 14 = 9 + 5: [0, 10) is past its allowed lateness.
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(
       LatenessPipeline(),
       {Batch({At("a", 0, 1), At("b", 15, 10)}), Batch({At("a", 5, 100)})}, &outcome));
   ExpectSameRows(outcome.rows, {Row("a", 0, 10, 1, 1), Row("b", 10, 20, 1, 10)});
@@ -791,7 +830,7 @@ TEST(WindowPropertyEdgeTest, RowAtLatenessBoundaryIsDropped) {
 TEST(WindowPropertyEdgeTest, RowOneMillisecondWithinLatenessUpdatesFiredWindow) {
   Outcome outcome;
   // b@14 moves the watermark to 13: [0, 10) fired, 9 + 5 = watermark + 1.
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(
       LatenessPipeline(),
       {Batch({At("a", 0, 1), At("b", 14, 10)}), Batch({At("a", 5, 100)})}, &outcome));
   // The fired result, then the update with the late row (matched in emission order).
@@ -843,7 +882,7 @@ TEST(WindowPropertyEdgeTest, LateSideOutputHoldsExactlyTheTooLateRows) {
   Pipeline pipeline = LatenessPipeline();
   pipeline.side_output_late_data = true;
   Outcome outcome;
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(pipeline, input, &outcome));
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(pipeline, input, &outcome));
   ExpectSameRows(outcome.rows, expected);
   const std::vector<std::pair<std::string, int64_t>> too_late = {{"a", 3}, {"b", 19}};
   EXPECT_EQ(outcome.late, too_late);
@@ -851,7 +890,7 @@ TEST(WindowPropertyEdgeTest, LateSideOutputHoldsExactlyTheTooLateRows) {
 
   // Without the side output the same rows are dropped and counted.
   Outcome dropped;
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(LatenessPipeline(), input, &dropped));
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(LatenessPipeline(), input, &dropped));
   ExpectSameRows(dropped.rows, expected);
   EXPECT_EQ(dropped.rows_rejected, 2);
 }
@@ -872,7 +911,7 @@ TEST(WindowPropertyEdgeTest, RowsWithoutEventTimeAreRejected) {
   for (const auto& [window, expected] : cases) {
     SCOPED_TRACE(window.ToString());
     Outcome outcome;
-    ASSERT_NO_FATAL_FAILURE(RunPipeline({.window = window}, {batch}, &outcome));
+    ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend({.window = window}, {batch}, &outcome));
     ExpectSameRows(outcome.rows, expected);
     EXPECT_EQ(outcome.rows_rejected, 2);
   }

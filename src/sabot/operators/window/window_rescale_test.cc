@@ -1,6 +1,7 @@
-// Savepoints of the keyed operators that buffer per-key state outside the pane
-// windows: count windows (tumbling, sliding), global windows (count, event-time and
-// processing-time triggers), session windows and the running aggregate. A job stopped
+// Savepoints of the keyed window operators: count windows (tumbling, sliding), global
+// windows (count, event-time and processing-time triggers), session windows, sliding
+// time windows and the running aggregate; those that keep their state in RocksDB when
+// the job runs on it (sliding windows, running aggregate) on both backends. A job stopped
 // with a savepoint and restored at the same or another parallelism of its keyed
 // operator commits, through an exactly-once sink, exactly the output of an
 // uninterrupted run: the same multiset of lines where the output is deterministic, and
@@ -38,6 +39,7 @@ enum class Case {
   kSession,
   kRunningOnWatermark,
   kRunningOnUpdate,
+  kSliding,
 };
 
 const char* CaseName(Case c) {
@@ -60,6 +62,8 @@ const char* CaseName(Case c) {
       return "RunningOnWatermark";
     case Case::kRunningOnUpdate:
       return "RunningOnUpdate";
+    case Case::kSliding:
+      return "Sliding";
   }
   return "?";
 }
@@ -75,10 +79,12 @@ struct RescaleParam {
   Case op;
   int from;
   int to;
+  StateBackendKind backend = StateBackendKind::kMemory;
 };
 
 void PrintTo(const RescaleParam& param, std::ostream* out) {
-  *out << CaseName(param.op) << " " << param.from << " -> " << param.to;
+  *out << CaseName(param.op) << " " << param.from << " -> " << param.to
+       << (param.backend == StateBackendKind::kRocksDb ? " on RocksDB" : "");
 }
 
 // Generator (p = 1, one subtask: the rows of a key arrive in the same order in every
@@ -143,6 +149,9 @@ std::shared_ptr<const LogicalPlan> Plan(Case op, int parallelism,
         return keyed.Aggregate(aggregates, EmitMode::kOnWatermark);
       case Case::kRunningOnUpdate:
         return keyed.Aggregate(aggregates, EmitMode::kOnUpdate);
+      case Case::kSliding:
+        return keyed.Window(Sliding(milliseconds(200), milliseconds(50)))
+            .Aggregate(aggregates);
     }
     return keyed.Aggregate(aggregates);
   }();
@@ -152,8 +161,11 @@ std::shared_ptr<const LogicalPlan> Plan(Case op, int parallelism,
   return env.BuildPlan().ValueOrDie();
 }
 
-JobOptions Options(const std::string& checkpoints, const std::string& restore_from) {
+JobOptions Options(const std::string& checkpoints, const std::string& restore_from,
+                   StateBackendKind backend, const std::string& state_directory) {
   JobOptions options;
+  options.state_backend.kind = backend;
+  options.state_backend.directory = state_directory;
   options.checkpoints.directory = checkpoints;
   options.checkpoints.interval_ms = 0;  // savepoints only
   options.checkpoints.restore_from = restore_from;
@@ -207,7 +219,8 @@ TEST_P(WindowRescaleTest, RestoredFromSavepointCommitsTheOutputOfAnUninterrupted
 
   const std::string reference = directory.Child("reference");
   auto uninterrupted = Job::Start(Plan(param.op, param.from, reference),
-                                  Options(directory.Child("reference-checkpoints"), ""))
+                                  Options(directory.Child("reference-checkpoints"), "",
+                                          param.backend, directory.Child("state")))
                            .ValueOrDie();
   const Status reference_status = uninterrupted->Wait();
   ASSERT_TRUE(reference_status.ok()) << reference_status.ToString();
@@ -216,7 +229,8 @@ TEST_P(WindowRescaleTest, RestoredFromSavepointCommitsTheOutputOfAnUninterrupted
 
   const std::string output = directory.Child("out");
   const std::string checkpoints = directory.Child("checkpoints");
-  auto job = Job::Start(Plan(param.op, param.from, output), Options(checkpoints, ""))
+  auto job = Job::Start(Plan(param.op, param.from, output),
+                        Options(checkpoints, "", param.backend, directory.Child("state")))
                  .ValueOrDie();
   std::this_thread::sleep_for(milliseconds(400));
   const std::string savepoint = directory.Child("savepoint");
@@ -232,8 +246,9 @@ TEST_P(WindowRescaleTest, RestoredFromSavepointCommitsTheOutputOfAnUninterrupted
     ASSERT_LT(before.size(), expected.size());
   }
 
-  auto restored =
-      Job::Start(Plan(param.op, param.to, output), Options(checkpoints, savepoint));
+  auto restored = Job::Start(
+      Plan(param.op, param.to, output),
+      Options(checkpoints, savepoint, param.backend, directory.Child("state")));
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ((*restored)->restored_checkpoint(), *stopped);
   const Status finished = (*restored)->Wait();
@@ -252,12 +267,17 @@ TEST_P(WindowRescaleTest, RestoredFromSavepointCommitsTheOutputOfAnUninterrupted
 
 std::vector<RescaleParam> Params() {
   std::vector<RescaleParam> params;
-  for (Case op :
-       {Case::kCountTumbling, Case::kCountSliding, Case::kGlobalCount,
-        Case::kGlobalCountPurging, Case::kGlobalEventTime, Case::kGlobalProcessingTime,
-        Case::kSession, Case::kRunningOnWatermark, Case::kRunningOnUpdate}) {
+  for (Case op : {Case::kCountTumbling, Case::kCountSliding, Case::kGlobalCount,
+                  Case::kGlobalCountPurging, Case::kGlobalEventTime,
+                  Case::kGlobalProcessingTime, Case::kSession, Case::kRunningOnWatermark,
+                  Case::kRunningOnUpdate, Case::kSliding}) {
     params.push_back({op, 1, 3});
     params.push_back({op, 3, 2});
+  }
+  for (Case op : {Case::kRunningOnWatermark, Case::kRunningOnUpdate, Case::kSliding}) {
+    params.push_back({op, 1, 3, StateBackendKind::kRocksDb});
+    params.push_back({op, 3, 2, StateBackendKind::kRocksDb});
+    params.push_back({op, 2, 2, StateBackendKind::kRocksDb});
   }
   // The same parallelism restores each subtask's own state (RestoreState).
   for (Case op :
@@ -268,13 +288,13 @@ std::vector<RescaleParam> Params() {
   return params;
 }
 
-INSTANTIATE_TEST_SUITE_P(Operators, WindowRescaleTest, ::testing::ValuesIn(Params()),
-                         [](const auto& info) {
-                           std::ostringstream name;
-                           name << CaseName(info.param.op) << info.param.from << "To"
-                                << info.param.to;
-                           return name.str();
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Operators, WindowRescaleTest, ::testing::ValuesIn(Params()), [](const auto& info) {
+      std::ostringstream name;
+      name << CaseName(info.param.op) << info.param.from << "To" << info.param.to
+           << (info.param.backend == StateBackendKind::kRocksDb ? "RocksDb" : "");
+      return name.str();
+    });
 
 }  // namespace
 }  // namespace sabot
