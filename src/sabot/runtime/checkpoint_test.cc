@@ -413,7 +413,7 @@ TEST(CheckpointTest, RestoredSessionsMatchAnUninterruptedRun) {
   std::shared_ptr<CollectedBatches> first_rows;
   ASSERT_TRUE(CheckpointThenCrash(plan(&first_rows), options, 0).ok());
   const int64_t watermark =
-      WindowWatermarkAtCheckpoint(options.checkpoints.directory, /*layout_byte=*/false)
+      WindowWatermarkAtCheckpoint(options.checkpoints.directory, /*layout_byte=*/true)
           .ValueOrDie();
   ASSERT_GT(watermark, 0);
 

@@ -68,6 +68,14 @@ class MapState {
   virtual ~MapState() = default;
   virtual Result<std::optional<V>> Get(const StateKey& key, const K& user_key) = 0;
   virtual Status Put(const StateKey& key, const K& user_key, const V& value) = 0;
+  /// Puts `count` entries, in order; RocksDB writes them in one write batch.
+  virtual Status PutBatch(const StateKey* keys, const K* user_keys, const V* values,
+                          int64_t count) {
+    for (int64_t i = 0; i < count; ++i) {
+      ARROW_RETURN_NOT_OK(Put(keys[i], user_keys[i], values[i]));
+    }
+    return Status::OK();
+  }
   virtual Status Remove(const StateKey& key, const K& user_key) = 0;
   /// All live entries of the key (order unspecified).
   virtual Result<std::vector<std::pair<K, V>>> Entries(const StateKey& key) = 0;

@@ -144,10 +144,28 @@ Result<std::unique_ptr<KeyedStateBackend>> RocksDbBackend::Open(
 }
 
 Result<int> RocksDbBackend::ColumnFamily(const StateDescriptor& descriptor) {
+  return AddColumnFamily(descriptor, /*timers=*/false);
+}
+
+Result<int> RocksDbBackend::AddColumnFamily(const StateDescriptor& descriptor,
+                                            bool timers) {
   auto it = impl_->family_of_state.find(descriptor.name);
-  if (it != impl_->family_of_state.end()) return it->second;
+  if (it != impl_->family_of_state.end()) {
+    if (impl_->is_timers[it->second] != timers) {
+      return Status::Invalid("state '", descriptor.name,
+                             "' was already registered as another kind of state");
+    }
+    return it->second;
+  }
   rocksdb::ColumnFamilyOptions options(impl_->options);
-  if (descriptor.ttl.ttl_ms > 0) {
+  if (timers) {
+    // Timers are read by ordered range scans within a key group, which the state key
+    // prefix (and the hash memtable built on it) cannot serve.
+    options.prefix_extractor.reset();
+    options.memtable_factory = std::make_shared<rocksdb::SkipListFactory>();
+    options.memtable_prefix_bloom_size_ratio = 0;
+    options.memtable_whole_key_filtering = false;
+  } else if (descriptor.ttl.ttl_ms > 0) {
     impl_->filters.push_back(std::make_unique<TtlCompactionFilter>(
         descriptor.ttl.ttl_ms, [this] { return Now(); }));
     options.compaction_filter = impl_->filters.back().get();
@@ -158,7 +176,8 @@ Result<int> RocksDbBackend::ColumnFamily(const StateDescriptor& descriptor) {
   impl_->families.push_back(handle);
   impl_->family_options.push_back(options);
   impl_->family_names.push_back(descriptor.name);
-  impl_->has_ttl.push_back(descriptor.ttl.ttl_ms > 0);
+  impl_->has_ttl.push_back(!timers && descriptor.ttl.ttl_ms > 0);
+  impl_->is_timers.push_back(timers);
   const int index = static_cast<int>(impl_->families.size()) - 1;
   impl_->family_of_state.emplace(descriptor.name, index);
   return index;
@@ -259,14 +278,18 @@ Status RocksDbBackend::Scan(
   return FromRocks(it->status(), "scan");
 }
 
+// Point tombstones in one write batch, not a range tombstone: every iterator
+// RocksDB 7.8 opens re-fragments the memtable's range tombstones, so thousands of them
+// (one per cleared window pane and key group) made every later scan slow.
 Status RocksDbBackend::DeletePrefix(int cf, std::string_view prefix) {
-  std::vector<std::string> keys;
+  rocksdb::WriteBatch batch;
   ARROW_RETURN_NOT_OK(Scan(cf, prefix, [&](std::string_view key, std::string_view) {
-    keys.emplace_back(key);
-    return Status::OK();
+    return FromRocks(
+        batch.Delete(impl_->families[cf], rocksdb::Slice(key.data(), key.size())),
+        "batch delete");
   }));
-  for (const auto& key : keys) ARROW_RETURN_NOT_OK(Delete(cf, key));
-  return Status::OK();
+  if (batch.Count() == 0) return Status::OK();
+  return FromRocks(impl_->db->Write(impl_->write, &batch), "write batch");
 }
 
 Status RocksDbBackend::Snapshot(std::string* out) {

@@ -7,6 +7,9 @@
 //
 // Key layout: key group (2 bytes, big-endian) | key length (4 bytes, big-endian) | key
 // bytes (state_key.h) | user key (MapState only, StateCodec-encoded).
+// Timer states (timer_state.h) have column families of their own, with keys sorted by
+// key group, then timestamp (layout in timer_state_internal.h), an ordered memtable and
+// no prefix extractor, because timers are read by range scans, not point lookups.
 #pragma once
 
 #include <cstdint>
@@ -85,7 +88,11 @@ class RocksDbBackend : public KeyedStateBackend {
 
  private:
   struct Impl;
+  friend class RocksTimerState;
   RocksDbBackend(int32_t max_parallelism, KeyGroupRange range);
+  // ColumnFamily() for a state (`timers` false) or a timer state (true); a name keeps
+  // the kind it was created with.
+  Result<int> AddColumnFamily(const StateDescriptor& descriptor, bool timers);
   Status ReopenDb();
   void CloseDb();
   Status RestoreIncremental(std::string_view handle);
@@ -373,6 +380,19 @@ class RocksMapState : public MapState<K, V> {
     StateCodec<V>::Append(value, &payload_);
     return codec_.Write(codec_.Key(key, UserKey(user_key)), payload_);
   }
+  Status PutBatch(const StateKey* keys, const K* user_keys, const V* values,
+                  int64_t count) override {
+    batch_keys_.resize(count);
+    batch_values_.resize(count);
+    for (int64_t i = 0; i < count; ++i) {
+      ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(keys[i]));
+      batch_keys_[i] = codec_.Key(keys[i], UserKey(user_keys[i]));
+      payload_.clear();
+      StateCodec<V>::Append(values[i], &payload_);
+      batch_values_[i] = codec_.Stamp(payload_);
+    }
+    return codec_.backend()->PutBatch(codec_.cf(), batch_keys_, batch_values_);
+  }
   Status Remove(const StateKey& key, const K& user_key) override {
     ARROW_RETURN_NOT_OK(codec_.backend()->CheckKeyGroup(key));
     return codec_.backend()->Delete(codec_.cf(), codec_.Key(key, UserKey(user_key)));
@@ -412,6 +432,8 @@ class RocksMapState : public MapState<K, V> {
   RocksStateCodec codec_;
   std::string payload_;
   std::string user_key_;
+  std::vector<std::string> batch_keys_;
+  std::vector<std::string> batch_values_;
 };
 
 // A list is one entry: the concatenated encodings of its elements.

@@ -34,6 +34,7 @@ struct RocksDbBackend::Impl {
   rocksdb::ColumnFamilyHandle* default_family = nullptr;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters;
   std::vector<bool> has_ttl;
+  std::vector<bool> is_timers;  // column families of timer states
   std::map<std::string, int> family_of_state;
   rocksdb::ReadOptions read;
   rocksdb::WriteOptions write;

@@ -289,7 +289,11 @@ Status RocksDbBackend::CopyEntriesFrom(const std::string& directory) {
       rocksdb::DB::ListColumnFamilies(impl_->options, directory, &names), "list states"));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(impl_->options));
+    // A state's own options: timer states' keys do not fit the state key prefix.
+    auto mine = impl_->family_of_state.find(name);
+    descriptors.emplace_back(name, mine == impl_->family_of_state.end()
+                                       ? rocksdb::ColumnFamilyOptions(impl_->options)
+                                       : impl_->family_options[mine->second]);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -11,6 +11,10 @@
 // Memory backend: key = the StateKey bytes, value = last-touched time (i64) and the
 // StateCodec encoding of the value. RocksDB: key and value as stored (rocksdb_backend.h).
 // The value encodings differ, so a snapshot restores into the backend kind that took it.
+// Timer states (timer_state.h), in both backends: one entry per timer, key = the timer
+// key (timer_state_internal.h: key group, timestamp, key, namespace; big-endian, sign
+// bits flipped), value empty. They are states like the others, so Restore() keeps the
+// timers of the backend's key groups.
 #pragma once
 
 #include <cstdint>

@@ -3,8 +3,9 @@
 // backend (ValueState, MapState, ... keyed by state_key(id)) and sets event-time and
 // processing-time timers per key, like Flink's KeyedProcessFunction. Built-in operators
 // cover the common patterns; this is for the rest (pattern detection, custom expiry,
-// per-key alerts). Checkpoints snapshot the backend, the keys and the timers, and
-// restore them at any parallelism (keys move with their key groups).
+// per-key alerts). Timers are timer states of the backend (timer_state.h), so
+// checkpoints snapshot the backend (state and timers) and the keys, and restore them at
+// any parallelism (keys and timers move with their key groups).
 #pragma once
 
 #include <cstdint>
@@ -48,7 +49,11 @@ class KeyedProcessContext {
   /// The state key of key id `key`.
   virtual StateKey state_key(uint32_t key) const = 0;
 
-  /// Timers fire OnTimer once time reaches them; re-registering is a no-op.
+  /// Timers fire OnTimer once time reaches them, in timestamp order; re-registering is
+  /// a no-op. They live in the state backend as the timer states
+  /// "process.event_timers" and "process.processing_timers" (names functions must not
+  /// use). A timer that cannot be stored fails the task when the calling function
+  /// (ProcessBatch, OnTimer, ...) returns.
   virtual void RegisterEventTimeTimer(uint32_t key, int64_t timestamp,
                                       int64_t name_space = 0) = 0;
   virtual void DeleteEventTimeTimer(uint32_t key, int64_t timestamp,

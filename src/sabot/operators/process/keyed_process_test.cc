@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "sabot/api/stream_environment.h"
 #include "sabot/state/state_factory.h"
 #include "sabot/testing/arrow_testing.h"
+#include "sabot/testing/pipeline_testing.h"
 
 namespace sabot {
 namespace {
@@ -157,6 +160,121 @@ TEST(KeyedProcessTest, ProcessingTimeTimersFireWhileTheTaskWaits) {
   auto result = env.Execute();
   ASSERT_TRUE(result.ok()) << result.status().ToString();
 }
+
+// Timers that change the timers while they fire. Key k gets a timer at (k % 100) * 10
+// (namespace 0) and one at 5000 + k (namespace 2). When a namespace-0 timer of key k
+// fires, it registers (ts + 5, k, 1), earlier than other due timers; keys k % 3 == 0
+// delete the namespace-0 timer of key k + 1 (due 10 later), and keys k % 6 == 0
+// register it again; even keys delete their namespace-2 timer.
+using FiredTimer = std::tuple<int64_t, int64_t, int64_t>;  // timestamp, key, namespace
+
+class Cascade : public KeyedProcessFunction {
+ public:
+  explicit Cascade(std::shared_ptr<std::vector<FiredTimer>> fired)
+      : fired_(std::move(fired)) {}
+
+  Status ProcessBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
+                      const uint32_t* key_ids, KeyedProcessContext& context) override {
+    const int64_t* keys = batch->column_data(0)->GetValues<int64_t>(1);
+    for (int64_t i = 0; i < batch->num_rows(); ++i) {
+      id_of_key_[keys[i]] = key_ids[i];
+      key_of_id_[key_ids[i]] = keys[i];
+      context.RegisterEventTimeTimer(key_ids[i], (keys[i] % 100) * 10);
+      context.RegisterEventTimeTimer(key_ids[i], 5000 + keys[i], 2);
+    }
+    return Status::OK();
+  }
+
+  Status OnTimer(TimeDomain, const Timer& timer, KeyedProcessContext& context) override {
+    const int64_t key = key_of_id_.at(timer.key);
+    fired_->emplace_back(timer.timestamp, key, timer.name_space);
+    if (timer.name_space != 0) return Status::OK();
+    context.RegisterEventTimeTimer(timer.key, timer.timestamp + 5, 1);
+    auto next = id_of_key_.find(key + 1);
+    if (key % 3 == 0 && next != id_of_key_.end()) {
+      context.DeleteEventTimeTimer(next->second, timer.timestamp + 10);
+      if (key % 6 == 0)
+        context.RegisterEventTimeTimer(next->second, timer.timestamp + 10);
+    }
+    if (key % 2 == 0) context.DeleteEventTimeTimer(timer.key, 5000 + key, 2);
+    return Status::OK();
+  }
+
+ private:
+  std::shared_ptr<std::vector<FiredTimer>> fired_;
+  std::map<int64_t, uint32_t> id_of_key_;
+  std::map<uint32_t, int64_t> key_of_id_;
+};
+
+// The same rules, one timer at a time from an ordered set.
+std::multiset<FiredTimer> CascadeModel(int64_t keys) {
+  std::set<FiredTimer> timers;
+  for (int64_t key = 0; key < keys; ++key) {
+    timers.emplace((key % 100) * 10, key, 0);
+    timers.emplace(5000 + key, key, 2);
+  }
+  std::multiset<FiredTimer> fired;
+  while (!timers.empty()) {
+    const auto [timestamp, key, name_space] = *timers.begin();
+    timers.erase(timers.begin());
+    fired.emplace(timestamp, key, name_space);
+    if (name_space != 0) continue;
+    timers.emplace(timestamp + 5, key, 1);
+    if (key % 3 == 0 && key + 1 < keys) {
+      timers.erase({timestamp + 10, key + 1, 0});
+      if (key % 6 == 0) timers.emplace(timestamp + 10, key + 1, 0);
+    }
+    if (key % 2 == 0) timers.erase({5000 + key, key, 2});
+  }
+  return fired;
+}
+
+class KeyedProcessBackendTest : public ::testing::TestWithParam<StateBackendKind> {};
+
+TEST_P(KeyedProcessBackendTest, TimersChangedWhileFiringFireLikeOneAtATime) {
+  constexpr int64_t kKeys = 3000;  // several chunks of due timers
+  auto schema = arrow::schema(
+      {arrow::field("key", arrow::int64()), arrow::field("_time", arrow::int64())});
+  arrow::Int64Builder keys, times;
+  for (int64_t key = 0; key < kKeys; ++key) {
+    ASSERT_TRUE(keys.Append(key).ok());
+    ASSERT_TRUE(times.Append(key).ok());
+  }
+  auto batch = arrow::RecordBatch::Make(
+      schema, kKeys, {keys.Finish().ValueOrDie(), times.Finish().ValueOrDie()});
+  testing::TempDirectory directory;
+  StreamEnvironment env;
+  StateBackendConfig backend;
+  backend.kind = GetParam();
+  backend.directory = directory.Child("state");
+  env.SetStateBackend(backend);
+  auto fired = std::make_shared<std::vector<FiredTimer>>();
+  // No timer is due before the input ends: then the final watermark fires them all.
+  env.FromBatches(schema, {batch})
+      .AssignTimestampsAndWatermarks(
+          WatermarkStrategy::BoundedOutOfOrderness("_time", 1'000'000))
+      .KeyBy({"key"})
+      .Process(
+          "cascade", [fired] { return std::make_unique<Cascade>(fired); }, Alerts())
+      .Blackhole();
+  auto result = env.Execute();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  for (size_t i = 1; i < fired->size(); ++i) {
+    ASSERT_LE(std::get<0>((*fired)[i - 1]), std::get<0>((*fired)[i])) << i;
+  }
+  const std::multiset<FiredTimer> actual(fired->begin(), fired->end());
+  const std::multiset<FiredTimer> expected = CascadeModel(kKeys);
+  EXPECT_EQ(actual.size(), expected.size());
+  EXPECT_TRUE(actual == expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyedProcessBackendTest,
+                         ::testing::Values(StateBackendKind::kMemory,
+                                           StateBackendKind::kRocksDb),
+                         [](const auto& info) {
+                           return info.param == StateBackendKind::kMemory ? "Memory"
+                                                                          : "RocksDb";
+                         });
 
 TEST(KeyedProcessTest, EmittingAnotherSchemaIsAnError) {
   class Wrong : public KeyedProcessFunction {

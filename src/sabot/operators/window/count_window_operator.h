@@ -15,4 +15,16 @@ std::unique_ptr<Operator> MakeCountWindowOperator(const WindowAggregateOptions& 
 std::unique_ptr<Operator> MakeTimeTriggerWindowOperator(
     const WindowAggregateOptions& options);
 
+/// The count windows of MakeCountWindowOperator with their state in the keyed state
+/// backend (used on RocksDB): one entry per key with its row count and the
+/// accumulators of its current panes, read and written once per batch, so the state
+/// is bounded by disk rather than memory (stored_count_window_operator.cc).
+std::unique_ptr<Operator> MakeStoredCountWindowOperator(
+    const WindowAggregateOptions& options);
+/// The global windows of MakeTimeTriggerWindowOperator with their state in the keyed
+/// state backend (used on RocksDB): one accumulator entry per key, and per-key trigger
+/// timers in the backend's timer state (stored_time_trigger_window_operator.cc).
+std::unique_ptr<Operator> MakeStoredTimeTriggerWindowOperator(
+    const WindowAggregateOptions& options);
+
 }  // namespace sabot

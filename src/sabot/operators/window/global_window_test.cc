@@ -1,8 +1,8 @@
 // Global windows through the StreamEnvironment API: count triggers (cumulative and
-// purging), event-time and processing-time triggers, and the validation of window
-// parameters. Every expected emission is computed by a row-by-row model of the
-// documented semantics (docs/event_time.md), independently of the engine's panes,
-// slots and bucket bookkeeping.
+// purging), event-time and processing-time triggers, each on the memory and the RocksDB
+// state backend, and the validation of window parameters. Every expected emission is
+// computed by a row-by-row model of the documented semantics (docs/event_time.md),
+// independently of the engine's panes, slots and bucket bookkeeping.
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
@@ -22,6 +22,7 @@
 
 #include "sabot/api/stream_environment.h"
 #include "sabot/operators/window/window_aggregate.h"
+#include "sabot/testing/pipeline_testing.h"
 
 namespace sabot {
 namespace {
@@ -200,7 +201,16 @@ struct Pipeline {
   // seen - delay - 1 after each batch); none: the stream has no event time.
   std::optional<int64_t> delay = 0;
   int parallelism = 1;
+  StateBackendKind backend = StateBackendKind::kMemory;
 };
+
+// Sets the job's state backend, with its files in `directory`. On RocksDB a small value
+// cache makes most state reads and writes go to RocksDB itself.
+void SetStateBackend(StateBackendKind backend, const testing::TempDirectory& directory,
+                     StreamEnvironment* env) {
+  env->SetStateBackend(
+      {.kind = backend, .directory = directory.path(), .value_cache_bytes = 4096});
+}
 
 // Runs the batches in order through KeyBy(k).Window(...).Aggregate({Count(),
 // Sum("v")}) and returns the emissions of each result batch (one per firing), in the
@@ -209,6 +219,8 @@ void RunPipeline(const Pipeline& pipeline, const std::vector<RowBatch>& batches,
                  std::vector<std::vector<Emission>>* firings) {
   StreamEnvironment env;
   env.SetParallelism(pipeline.parallelism);
+  testing::TempDirectory state_directory;
+  SetStateBackend(pipeline.backend, state_directory, &env);
   DataStream input = env.FromBatches(RowSchema(), MakeBatches(batches));
   if (pipeline.delay) {
     input = input.AssignTimestampsAndWatermarks(
@@ -357,39 +369,51 @@ std::vector<std::vector<std::pair<std::string, int64_t>>> KeyCounts(
   return result;
 }
 
+// The job-level tests run on both state backends: on RocksDB global windows keep their
+// state in the backend.
+class GlobalWindowTest : public ::testing::TestWithParam<StateBackendKind> {};
+
 // ---------------------------------------------------------------------------------------
 // CountTrigger.
 
 constexpr uint32_t kSeed = 20240917;
 
-TEST(GlobalWindowTest, CountTriggerIsCumulativePerKeyWithEventTimeSpan) {
+TEST_P(GlobalWindowTest, CountTriggerIsCumulativePerKeyWithEventTimeSpan) {
   const std::vector<RowBatch> batches = RandomBatches(400, kSeed);
   std::vector<std::vector<Emission>> firings;
-  RunPipeline({.window = GlobalWindow(CountTrigger(3)), .delay = 60}, batches, &firings);
+  RunPipeline(
+      {.window = GlobalWindow(CountTrigger(3)), .delay = 60, .backend = GetParam()},
+      batches, &firings);
   // Emissions follow the rows that completed them, so the order is exact.
   ExpectSameSequence(Flatten(firings),
                      ModelCountTrigger(batches, 3, /*purge=*/false, /*event_time=*/true));
 }
 
-TEST(GlobalWindowTest, CountTriggerWithoutEventTimeHasNullBounds) {
+TEST_P(GlobalWindowTest, CountTriggerWithoutEventTimeHasNullBounds) {
   const std::vector<RowBatch> batches = RandomBatches(400, kSeed + 1);
   std::vector<std::vector<Emission>> firings;
-  RunPipeline({.window = GlobalWindow(CountTrigger(3)), .delay = std::nullopt}, batches,
-              &firings);
+  RunPipeline({.window = GlobalWindow(CountTrigger(3)),
+               .delay = std::nullopt,
+               .backend = GetParam()},
+              batches, &firings);
   ExpectSameSequence(Flatten(firings), ModelCountTrigger(batches, 3, /*purge=*/false,
                                                          /*event_time=*/false));
 }
 
-TEST(GlobalWindowTest, PurgingCountTriggerCoversRowsSincePreviousEmission) {
+TEST_P(GlobalWindowTest, PurgingCountTriggerCoversRowsSincePreviousEmission) {
   const std::vector<RowBatch> batches = RandomBatches(400, kSeed + 2);
   std::vector<std::vector<Emission>> firings;
-  RunPipeline({.window = GlobalWindow(CountTrigger(3).Purging()), .delay = 60}, batches,
-              &firings);
+  RunPipeline({.window = GlobalWindow(CountTrigger(3).Purging()),
+               .delay = 60,
+               .backend = GetParam()},
+              batches, &firings);
   ExpectSameSequence(Flatten(firings),
                      ModelCountTrigger(batches, 3, /*purge=*/true, /*event_time=*/true));
 
   std::vector<std::vector<Emission>> no_time_firings;
-  RunPipeline({.window = GlobalWindow(CountTrigger(3).Purging()), .delay = std::nullopt},
+  RunPipeline({.window = GlobalWindow(CountTrigger(3).Purging()),
+               .delay = std::nullopt,
+               .backend = GetParam()},
               batches, &no_time_firings);
   ExpectSameSequence(Flatten(no_time_firings), ModelCountTrigger(batches, 3,
                                                                  /*purge=*/true,
@@ -398,7 +422,7 @@ TEST(GlobalWindowTest, PurgingCountTriggerCoversRowsSincePreviousEmission) {
 
 // Ten rows of `a` interleaved with five of `b` in one batch: every emission is a
 // snapshot of its own prefix, not of the state at the end of the batch.
-TEST(GlobalWindowTest, SeveralEmissionsOfOneKeyInOneBatchSnapshotTheirPrefix) {
+TEST_P(GlobalWindowTest, SeveralEmissionsOfOneKeyInOneBatchSnapshotTheirPrefix) {
   RowBatch batch;
   for (int64_t i = 0; i < 10; ++i) {
     batch.push_back(Row{"a", 1000 - 10 * i, i + 1});  // times decrease: min moves
@@ -410,7 +434,8 @@ TEST(GlobalWindowTest, SeveralEmissionsOfOneKeyInOneBatchSnapshotTheirPrefix) {
     Trigger trigger = CountTrigger(2);
     if (purge) trigger = trigger.Purging();
     std::vector<std::vector<Emission>> firings;
-    RunPipeline({.window = GlobalWindow(trigger), .delay = 0}, batches, &firings);
+    RunPipeline({.window = GlobalWindow(trigger), .delay = 0, .backend = GetParam()},
+                batches, &firings);
     const std::vector<Emission> expected =
         ModelCountTrigger(batches, 2, purge, /*event_time=*/true);
     ExpectSameSequence(Flatten(firings), expected);
@@ -452,10 +477,12 @@ std::vector<RowBatch> EventTimeBatches() {
   };
 }
 
-TEST(GlobalWindowTest, EventTimeTriggerFiresUpdatedKeysAtMultiplesOfInterval) {
+TEST_P(GlobalWindowTest, EventTimeTriggerFiresUpdatedKeysAtMultiplesOfInterval) {
   const std::vector<RowBatch> batches = EventTimeBatches();
   std::vector<std::vector<Emission>> firings;
-  RunPipeline({.window = GlobalWindow(EventTimeTrigger(milliseconds(1000))), .delay = 0},
+  RunPipeline({.window = GlobalWindow(EventTimeTrigger(milliseconds(1000))),
+               .delay = 0,
+               .backend = GetParam()},
               batches, &firings);
   const auto expected = ModelEventTimeTrigger(batches, 1000, 0, /*purge=*/false);
   ExpectSameFirings(firings, expected);
@@ -467,11 +494,12 @@ TEST(GlobalWindowTest, EventTimeTriggerFiresUpdatedKeysAtMultiplesOfInterval) {
                                                         {{"b", 5}}}));
 }
 
-TEST(GlobalWindowTest, PurgingEventTimeTriggerEmitsRowsSincePreviousFiring) {
+TEST_P(GlobalWindowTest, PurgingEventTimeTriggerEmitsRowsSincePreviousFiring) {
   const std::vector<RowBatch> batches = EventTimeBatches();
   std::vector<std::vector<Emission>> firings;
   RunPipeline({.window = GlobalWindow(EventTimeTrigger(milliseconds(1000)).Purging()),
-               .delay = 0},
+               .delay = 0,
+               .backend = GetParam()},
               batches, &firings);
   const auto expected = ModelEventTimeTrigger(batches, 1000, 0, /*purge=*/true);
   ExpectSameFirings(firings, expected);
@@ -486,7 +514,7 @@ TEST(GlobalWindowTest, PurgingEventTimeTriggerEmitsRowsSincePreviousFiring) {
 // a multiple of the interval is due at the next multiple after that row, not at the one
 // the watermark just crossed (Flink's ContinuousEventTimeTrigger registers the firing
 // at the next multiple after the element's timestamp).
-TEST(GlobalWindowTest, EventTimeTriggerKeyUpdatedByCrossingBatchWaitsForItsMultiple) {
+TEST_P(GlobalWindowTest, EventTimeTriggerKeyUpdatedByCrossingBatchWaitsForItsMultiple) {
   const std::vector<RowBatch> batches = {
       {{"a", 500, 1}},                   // watermark 499
       {{"b", 1005, 2}, {"a", 600, 3}},   // 1004: a is due at 1000, b at 2000
@@ -495,7 +523,9 @@ TEST(GlobalWindowTest, EventTimeTriggerKeyUpdatedByCrossingBatchWaitsForItsMulti
       {{"c", 2100, 7}},                  // 2099; end: c
   };
   std::vector<std::vector<Emission>> firings;
-  RunPipeline({.window = GlobalWindow(EventTimeTrigger(milliseconds(1000))), .delay = 0},
+  RunPipeline({.window = GlobalWindow(EventTimeTrigger(milliseconds(1000))),
+               .delay = 0,
+               .backend = GetParam()},
               batches, &firings);
   const auto expected = ModelEventTimeTrigger(batches, 1000, 0, /*purge=*/false);
   ExpectSameFirings(firings, expected);
@@ -506,21 +536,53 @@ TEST(GlobalWindowTest, EventTimeTriggerKeyUpdatedByCrossingBatchWaitsForItsMulti
 
 // With out-of-order input the first row of the stream is not its earliest: a row at 700
 // after one at 1500 is due at 1000, and fires when the watermark passes 1000.
-TEST(GlobalWindowTest, EventTimeTriggerOutOfOrderRowFiresAtItsOwnMultiple) {
+TEST_P(GlobalWindowTest, EventTimeTriggerOutOfOrderRowFiresAtItsOwnMultiple) {
   const std::vector<RowBatch> batches = {
       {{"a", 1500, 1}, {"b", 700, 2}},  // watermark 999 (delay 500)
       {{"c", 1600, 3}},                 // 1099: b is due
       {{"a", 2600, 4}},                 // 2099: a and c are due
   };
   std::vector<std::vector<Emission>> firings;
-  RunPipeline(
-      {.window = GlobalWindow(EventTimeTrigger(milliseconds(1000))), .delay = 500},
-      batches, &firings);
+  RunPipeline({.window = GlobalWindow(EventTimeTrigger(milliseconds(1000))),
+               .delay = 500,
+               .backend = GetParam()},
+              batches, &firings);
   const auto expected = ModelEventTimeTrigger(batches, 1000, 500, /*purge=*/false);
   ExpectSameFirings(firings, expected);
   using KeyCount = std::vector<std::pair<std::string, int64_t>>;
   EXPECT_EQ(KeyCounts(expected),
             (std::vector<KeyCount>{{{"b", 1}}, {{"a", 2}, {"c", 1}}}));
+}
+
+// Thousands of keys with two timers each, all due at the final watermark: every key
+// fires once, with both its rows, also when the firing is split into several output
+// batches (the RocksDB layout fires due timers a few thousand at a time, and a key's
+// second timer may come in a later chunk than its first).
+TEST_P(GlobalWindowTest, EventTimeTriggerFiresEachDueKeyOnceAmongManyTimers) {
+  RowBatch batch;
+  for (int64_t i = 0; i < 5000; ++i) {
+    std::ostringstream key;
+    key << "k" << i;
+    batch.push_back(Row{key.str(), 100, i});   // due at 1000
+    batch.push_back(Row{key.str(), 1500, 1});  // due at 2000
+  }
+  const std::vector<RowBatch> batches = {batch};
+  for (bool purge : {false, true}) {
+    SCOPED_TRACE(purge ? "purging" : "cumulative");
+    Trigger trigger = EventTimeTrigger(milliseconds(1000));
+    if (purge) trigger = trigger.Purging();
+    std::vector<std::vector<Emission>> firings;
+    // The watermark of the batch (-8501) makes nothing due; the final one all.
+    RunPipeline({.window = GlobalWindow(trigger), .delay = 10'000, .backend = GetParam()},
+                batches, &firings);
+    std::vector<Emission> actual = Flatten(firings);
+    std::vector<Emission> expected =
+        Flatten(ModelEventTimeTrigger(batches, 1000, 10'000, purge));
+    ASSERT_EQ(expected.size(), 5000u);
+    std::sort(actual.begin(), actual.end());
+    std::sort(expected.begin(), expected.end());
+    ExpectSameSequence(actual, expected);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,7 +609,7 @@ GeneratorConfig SlowGenerator() {
   return config;
 }
 
-TEST(GlobalWindowTest, ProcessingTimeTriggerEmitsCumulativeCountsRepeatedly) {
+TEST_P(GlobalWindowTest, ProcessingTimeTriggerEmitsCumulativeCountsRepeatedly) {
   // The generator's rows, collected on their own: values depend only on the seed and
   // the row index, so the windowed run sees the same rows.
   std::map<std::string, std::pair<int64_t, int64_t>> model;  // key -> (count, sum)
@@ -569,6 +631,8 @@ TEST(GlobalWindowTest, ProcessingTimeTriggerEmitsCumulativeCountsRepeatedly) {
   ASSERT_EQ(model.size(), 3u);
 
   StreamEnvironment env;
+  testing::TempDirectory state_directory;
+  SetStateBackend(GetParam(), state_directory, &env);
   auto windows = env.FromGenerator(SlowGenerator())
                      .KeyBy({"k"})
                      .Window(GlobalWindow(ProcessingTimeTrigger(milliseconds(50))))
@@ -605,6 +669,15 @@ TEST(GlobalWindowTest, ProcessingTimeTriggerEmitsCumulativeCountsRepeatedly) {
   }
 }
 
+INSTANTIATE_TEST_SUITE_P(Backends, GlobalWindowTest,
+                         ::testing::Values(StateBackendKind::kMemory,
+                                           StateBackendKind::kRocksDb),
+                         [](const auto& info) {
+                           return info.param == StateBackendKind::kRocksDb
+                                      ? std::string("RocksDb")
+                                      : std::string("Memory");
+                         });
+
 // ---------------------------------------------------------------------------------------
 // Validation.
 
@@ -616,7 +689,7 @@ struct InvalidCase {
   std::vector<std::string> words;
 };
 
-TEST(GlobalWindowTest, InvalidWindowParametersFailWithTheirName) {
+TEST(GlobalWindowValidationTest, InvalidWindowParametersFailWithTheirName) {
   const std::vector<InvalidCase> cases = {
       {"count trigger 0", GlobalWindow(CountTrigger(0)), 0, {"CountTrigger", "count"}},
       {"count trigger -2", GlobalWindow(CountTrigger(-2)), 0, {"CountTrigger", "count"}},

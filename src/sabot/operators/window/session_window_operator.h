@@ -14,4 +14,11 @@ class WindowAggregateOptions;
 std::unique_ptr<Operator> MakeSessionWindowOperator(
     const WindowAggregateOptions& options);
 
+/// The same sessions with their state in the keyed state backend (used on RocksDB):
+/// each key's sessions and accumulators are one value, and each session has a timer in
+/// the backend, so the state is bounded by disk rather than memory
+/// (stored_session_window_operator.cc).
+std::unique_ptr<Operator> MakeStoredSessionWindowOperator(
+    const WindowAggregateOptions& options);
+
 }  // namespace sabot

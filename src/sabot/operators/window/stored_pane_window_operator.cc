@@ -2,12 +2,14 @@
 #include <arrow/compute/api.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/operators/window/pane_layout.h"
@@ -90,7 +92,7 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
     ARROW_ASSIGN_OR_RAISE(
         accumulators_,
         MakeValueState<std::string>(backend_.get(), {"window.accumulators", {}}));
-    ARROW_ASSIGN_OR_RAISE(pane_keys_, (MakeMapState<std::string, uint8_t>(
+    ARROW_ASSIGN_OR_RAISE(pane_keys_, (MakeMapState<int64_t, std::string>(
                                           backend_.get(), {"window.pane_keys", {}})));
     ARROW_ASSIGN_OR_RAISE(work_, NewAggregatorSet());
     ARROW_ASSIGN_OR_RAISE(load_, NewAggregatorSet());
@@ -158,13 +160,15 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
     return output()->EmitWatermark(watermark);
   }
 
-  // Snapshot: version (u8 1) | watermark | next window | panes with data | backend
-  // snapshot (an incremental RocksDB handle in checkpoints, full in savepoints).
+  // Snapshot: version (u8 1) | watermark | next window | next index chunk id | panes
+  // with data | backend snapshot (an incremental RocksDB handle in checkpoints, full in
+  // savepoints).
   Result<std::string> SnapshotState(int64_t id) override {
     std::string out;
     out.push_back(1);
     StateCodec<int64_t>::Append(watermark_, &out);
     StateCodec<int64_t>::Append(next_window_, &out);
+    StateCodec<int64_t>::Append(next_chunk_, &out);
     StateCodec<std::vector<int64_t>>::Append({panes_.begin(), panes_.end()}, &out);
     std::string backend;
     if (snapshot_for_savepoint()) {
@@ -192,7 +196,8 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
   // The backend keeps the entries of its key groups from every snapshot. Subtasks
   // aligned the barrier behind the same watermarks, so min() of watermark and next
   // window is the safe merge; panes are a union (a pane without keys here costs one
-  // empty index scan when it fires).
+  // empty index scan when it fires). Old subtasks own disjoint key groups, so their
+  // index chunk ids cannot collide; new chunks number from the largest.
   Status RestoreRescaled(const std::vector<std::string>& states) override {
     int64_t watermark = kMaxWatermark;
     int64_t next_window = kMaxWatermark;
@@ -207,6 +212,8 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
       ARROW_ASSIGN_OR_RAISE(int64_t old_next, StateCodec<int64_t>::Read(&in));
       watermark = std::min(watermark, old_watermark);
       next_window = std::min(next_window, old_next);
+      ARROW_ASSIGN_OR_RAISE(int64_t next_chunk, StateCodec<int64_t>::Read(&in));
+      next_chunk_ = std::max(next_chunk_, next_chunk);
       ARROW_ASSIGN_OR_RAISE(auto panes, StateCodec<std::vector<int64_t>>::Read(&in));
       panes_.insert(panes.begin(), panes.end());
       ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
@@ -248,21 +255,17 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
     slots_.resize(count);
     std::iota(slots_.begin(), slots_.end(), 0u);
     work_->Reset(slots_.data(), count);
+    new_entries_.clear();
     for (int64_t e = 0; e < count; ++e) {
       if (stored_[e]) {
         ARROW_RETURN_NOT_OK(
             work_->DeserializeSlot(static_cast<uint32_t>(e), *stored_[e]));
-        continue;
+      } else {
+        panes_.insert(entry_panes_[e]);
+        new_entries_.push_back(e);
       }
-      const int64_t pane = entry_panes_[e];
-      panes_.insert(pane);
-      const size_t key_length = keys[e].bytes.size() - sizeof(int64_t);
-      pane_bytes_.clear();
-      AppendPane(pane, &pane_bytes_);
-      ARROW_RETURN_NOT_OK(
-          pane_keys_->Put({keys[e].key_group, pane_bytes_},
-                          std::string(keys[e].bytes.substr(0, key_length)), 1));
     }
+    ARROW_RETURN_NOT_OK(IndexNewEntries());
     if (static_cast<int64_t>(on_time_rows_.size()) == num_rows) {
       ARROW_RETURN_NOT_OK(work_->Consume(all_rows, entry_of_row_.data()));
     } else {
@@ -278,6 +281,50 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
       ARROW_RETURN_NOT_OK(work_->SerializeSlot(static_cast<uint32_t>(e), &values_[e]));
     }
     return accumulators_->UpdateBatch(keys.data(), count, values_.data());
+  }
+
+  // Adds the batch's new (key, pane) entries to their panes' key indices: one chunk
+  // of packed keys per (key group, pane), all in one write. A chunk per batch rather
+  // than an entry per key makes the index cost a few writes per batch (an entry per key
+  // was most of the operator's time with many keys).
+  Status IndexNewEntries() {
+    if (new_entries_.empty()) return Status::OK();
+    std::map<std::pair<int32_t, int64_t>, std::string> chunks;
+    for (int64_t e : new_entries_) {
+      const StateKey& entry = entry_keys_[e];
+      StateCodec<std::string>::Append(
+          std::string(entry.bytes.substr(0, entry.bytes.size() - sizeof(int64_t))),
+          &chunks[{entry.key_group, entry_panes_[e]}]);
+    }
+    const size_t count = chunks.size();
+    std::vector<std::string> panes(count);
+    std::vector<StateKey> index_keys(count);
+    std::vector<int64_t> ids(count, next_chunk_++);
+    std::vector<std::string> packed(count);
+    size_t n = 0;
+    for (auto& [group_pane, keys] : chunks) {
+      AppendPane(group_pane.second, &panes[n]);
+      index_keys[n] = {group_pane.first, panes[n]};
+      packed[n] = std::move(keys);
+      ++n;
+    }
+    return pane_keys_->PutBatch(index_keys.data(), ids.data(), packed.data(),
+                                static_cast<int64_t>(count));
+  }
+
+  // The keys of `pane` in key group `group`, appended to `keys`.
+  Status ReadPaneKeys(int32_t group, int64_t pane, std::vector<std::string>* keys) {
+    pane_bytes_.clear();
+    AppendPane(pane, &pane_bytes_);
+    ARROW_ASSIGN_OR_RAISE(auto chunks, pane_keys_->Entries({group, pane_bytes_}));
+    for (const auto& chunk : chunks) {
+      std::string_view in = chunk.second;
+      while (!in.empty()) {
+        ARROW_ASSIGN_OR_RAISE(std::string key, StateCodec<std::string>::Read(&in));
+        keys->push_back(std::move(key));
+      }
+    }
+    return Status::OK();
   }
 
   // Late rows within allowed lateness changed windows that already fired: emit each
@@ -323,19 +370,13 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
     const KeyGroupRange& range = backend_->range();
     for (int32_t group = range.first; group <= range.last; ++group) {
       KeyList keys;
-      std::unordered_set<std::string> seen;
-      for (int64_t pane : panes) {
-        pane_bytes_.clear();
-        AppendPane(pane, &pane_bytes_);
-        ARROW_ASSIGN_OR_RAISE(auto entries, pane_keys_->Entries({group, pane_bytes_}));
-        for (auto& entry : entries) {
-          if (panes.size() == 1 || seen.insert(entry.first).second) {
-            keys.owned.push_back(std::move(entry.first));
-          }
-        }
-      }
-      // Sorted keys make the output order deterministic across runs and backends.
+      for (int64_t pane : panes)
+        ARROW_RETURN_NOT_OK(ReadPaneKeys(group, pane, &keys.owned));
+      // Sorted keys make the output order deterministic across runs and backends; a
+      // key in several panes of the window is emitted once.
       std::sort(keys.owned.begin(), keys.owned.end());
+      keys.owned.erase(std::unique(keys.owned.begin(), keys.owned.end()),
+                       keys.owned.end());
       for (const std::string& bytes : keys.owned) keys.keys.push_back({group, bytes});
       ARROW_RETURN_NOT_OK(EmitWindow(start, keys.keys));
     }
@@ -400,15 +441,17 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
       pane_bytes_.clear();
       AppendPane(pane, &pane_bytes_);
       for (int32_t group = range.first; group <= range.last; ++group) {
-        const StateKey index_key{group, pane_bytes_};
-        ARROW_ASSIGN_OR_RAISE(auto entries, pane_keys_->Entries(index_key));
-        if (entries.empty()) continue;
-        lookups_.Clear(entries.size() * (entries[0].first.size() + 16));
-        for (const auto& entry : entries) lookups_.Add({group, entry.first}, pane);
+        std::vector<std::string> keys;
+        ARROW_RETURN_NOT_OK(ReadPaneKeys(group, pane, &keys));
+        if (keys.empty()) continue;
+        lookups_.Clear(keys.size() * (keys[0].size() + 16));
+        for (const std::string& key : keys) lookups_.Add({group, key}, pane);
         for (const StateKey& key : lookups_.Finish()) {
           ARROW_RETURN_NOT_OK(accumulators_->Clear(key));
         }
-        ARROW_RETURN_NOT_OK(pane_keys_->Clear(index_key));
+        pane_bytes_.clear();
+        AppendPane(pane, &pane_bytes_);
+        ARROW_RETURN_NOT_OK(pane_keys_->Clear({group, pane_bytes_}));
       }
       panes_.erase(panes_.begin());
     }
@@ -423,7 +466,10 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
   std::vector<SharedStateFile> shared_files_;  // of the last snapshot
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> accumulators_;
-  std::unique_ptr<MapState<std::string, uint8_t>> pane_keys_;
+  // Per (key group, pane): chunks of that pane's keys, one per batch that added keys,
+  // under a sequence number unique within the operator.
+  std::unique_ptr<MapState<int64_t, std::string>> pane_keys_;
+  int64_t next_chunk_ = 0;
   std::unique_ptr<AggregatorSet> work_;
   std::unique_ptr<AggregatorSet> load_;
   // Reused per batch or firing.
@@ -435,6 +481,7 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
   std::vector<int64_t> entry_panes_;
   std::vector<uint32_t> entry_of_row_;
   std::vector<int64_t> on_time_rows_;
+  std::vector<int64_t> new_entries_;
   EntryKeys lookups_;
   std::vector<std::optional<std::string>> stored_;
   std::vector<std::string> values_;

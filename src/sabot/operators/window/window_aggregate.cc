@@ -74,14 +74,22 @@ Status RegisterWindowAggregate(OperatorRegistry* registry) {
                 [typed] { return MakePaneWindowOperator(*typed); },
                 [typed] { return MakeStoredPaneWindowOperator(*typed); });
           case WindowKind::kSession:
-            return MakeSessionWindowOperator(*typed);
+            return MakeBackendDispatchOperator(
+                [typed] { return MakeSessionWindowOperator(*typed); },
+                [typed] { return MakeStoredSessionWindowOperator(*typed); });
           case WindowKind::kCount:
-            return MakeCountWindowOperator(*typed);
+            return MakeBackendDispatchOperator(
+                [typed] { return MakeCountWindowOperator(*typed); },
+                [typed] { return MakeStoredCountWindowOperator(*typed); });
           case WindowKind::kGlobal:
             if (typed->window().trigger.kind == TriggerKind::kCount) {
-              return MakeCountWindowOperator(*typed);
+              return MakeBackendDispatchOperator(
+                  [typed] { return MakeCountWindowOperator(*typed); },
+                  [typed] { return MakeStoredCountWindowOperator(*typed); });
             }
-            return MakeTimeTriggerWindowOperator(*typed);
+            return MakeBackendDispatchOperator(
+                [typed] { return MakeTimeTriggerWindowOperator(*typed); },
+                [typed] { return MakeStoredTimeTriggerWindowOperator(*typed); });
         }
         return Status::Invalid("unknown window kind");
       });

@@ -504,6 +504,9 @@ struct Pipeline {
   int64_t allowed_lateness = 0;
   bool side_output_late_data = false;
   StateBackendKind backend = StateBackendKind::kMemory;
+  // RocksDB: a small value cache makes most accumulator reads and writes go to RocksDB
+  // itself.
+  int64_t value_cache_bytes = 64 << 10;
 };
 
 struct Outcome {
@@ -518,10 +521,9 @@ void RunPipeline(const Pipeline& pipeline, BatchVector batches, Outcome* outcome
   StreamEnvironment env;
   env.SetParallelism(pipeline.parallelism);
   testing::TempDirectory state_directory;
-  // A small value cache makes most accumulator reads and writes go to RocksDB itself.
   env.SetStateBackend({.kind = pipeline.backend,
                        .directory = state_directory.path(),
-                       .value_cache_bytes = 64 << 10});
+                       .value_cache_bytes = pipeline.value_cache_bytes});
   DataStream input = env.FromBatches(EventSchema(), std::move(batches));
   if (pipeline.out_of_orderness) {
     input = input.AssignTimestampsAndWatermarks(
@@ -558,10 +560,13 @@ void RunPipeline(const Pipeline& pipeline, BatchVector batches, Outcome* outcome
   std::sort(outcome->late.begin(), outcome->late.end());
 }
 
-// Tumbling and sliding windows keep their state in RocksDB when the job runs on it
-// (every other kind keeps it in operator memory on both backends).
+// Tumbling, sliding, session, count and global windows keep their state in RocksDB
+// when the job runs on it (every other kind keeps it in operator memory on both
+// backends).
 bool HasStoredLayout(const WindowSpec& window) {
-  return window.kind == WindowKind::kTumbling || window.kind == WindowKind::kSliding;
+  return window.kind == WindowKind::kTumbling || window.kind == WindowKind::kSliding ||
+         window.kind == WindowKind::kSession || window.kind == WindowKind::kCount ||
+         window.kind == WindowKind::kGlobal;
 }
 
 // Runs `pipeline` on the memory backend and, for windows with a RocksDB layout, on
@@ -651,10 +656,10 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Bool(), ::testing::Values(false)),
     PropertyName);
 
-// The tumbling and sliding cases (the first four) with their state in RocksDB.
+// The tumbling, sliding and session cases (the first five) with their state in RocksDB.
 INSTANTIATE_TEST_SUITE_P(WindowPropertyRandomizedRocksDb, WindowPropertyTest,
                          ::testing::Combine(::testing::Values(1, 3),
-                                            ::testing::Range(0, 4), ::testing::Bool(),
+                                            ::testing::Range(0, 5), ::testing::Bool(),
                                             ::testing::Values(true)),
                          PropertyName);
 
@@ -843,7 +848,7 @@ TEST(WindowPropertyEdgeTest, OutOfOrderRowBridgesTwoSessions) {
   Outcome outcome;
   // With 20 ms out-of-orderness b@28 moves the watermark to 7; a@9 is behind the max
   // time but not behind the watermark, and [9, 19) touches [0, 10) and [18, 28).
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(
       {.window = Session(milliseconds(10)),
        .aggregates = {Count(), Sum("v")},
        .out_of_orderness = 20},
@@ -858,7 +863,7 @@ TEST(WindowPropertyEdgeTest, RowWithinLatenessMergesTwoFiredSessions) {
   // b@40 moves the watermark to 39: sessions [0, 10) and [18, 28) of a fire. a@9 is
   // within 100 ms of allowed lateness and bridges them: the merged session fires again
   // at once, as Flink fires a merged window that is already behind the watermark.
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(
       {.window = Session(milliseconds(10)),
        .aggregates = {Count(), Sum("v")},
        .allowed_lateness = 100},
@@ -867,6 +872,26 @@ TEST(WindowPropertyEdgeTest, RowWithinLatenessMergesTwoFiredSessions) {
   ExpectSameRows(outcome.rows, {Row("a", 0, 10, 1, 1), Row("a", 18, 28, 1, 2),
                                 Row("a", 0, 28, 3, 7), Row("b", 40, 50, 1, 5)});
   EXPECT_EQ(outcome.rows_rejected, 0);
+}
+
+// Thousands of keys and a value cache of one entry: on RocksDB every key's sessions
+// are written back and read again from RocksDB itself between batches and firings,
+// and the output still equals the memory backend's and the model's.
+TEST(WindowPropertyEdgeTest, SessionsOfMoreKeysThanTheValueCacheMatchMemory) {
+  std::vector<Event> events = GenerateEvents(20'000, kSeed + 3);
+  for (size_t i = 0; i < events.size(); ++i) events[i].k += std::to_string(i % 3000);
+  const Pipeline pipeline{.window = Session(milliseconds(300)),
+                          .aggregates = {Count(), Sum("v"), Min("v"), Last("tag")},
+                          .parallelism = 2,
+                          .out_of_orderness = kOutOfOrderness,
+                          .allowed_lateness = 1000,
+                          .value_cache_bytes = 1};
+  Outcome outcome;
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(pipeline, Batches(events, 97), &outcome));
+  EXPECT_EQ(outcome.rows_rejected, 0);
+  ExpectSameRows(outcome.rows,
+                 ModelResults(ModelTimeWindows(events, pipeline.window, pipeline.keys),
+                              pipeline.aggregates, /*by_event_time=*/true));
 }
 
 TEST(WindowPropertyEdgeTest, LateSideOutputHoldsExactlyTheTooLateRows) {
@@ -907,6 +932,9 @@ TEST(WindowPropertyEdgeTest, RowsWithoutEventTimeAreRejected) {
       {Sliding(milliseconds(10), milliseconds(5)),
        {Row("a", -5, 5, 1), Row("a", 0, 10, 2), Row("a", 5, 15, 1)}},
       {Session(milliseconds(10)), {Row("a", 1, 15, 2)}},
+      {CountWindow(2), {ResultRow{"a", {}, {Value(int64_t{2})}}}},
+      {GlobalWindow(CountTrigger(2)), {Row("a", 1, 6, 2)}},
+      {GlobalWindow(EventTimeTrigger(milliseconds(10))), {Row("a", 1, 6, 2)}},
   };
   for (const auto& [window, expected] : cases) {
     SCOPED_TRACE(window.ToString());
@@ -928,7 +956,7 @@ void ExpectCountWindowsMatchModel(int64_t size, int64_t slide) {
       .out_of_orderness = std::nullopt,
   };
   Outcome outcome;
-  ASSERT_NO_FATAL_FAILURE(RunPipeline(pipeline, Batches(events, 97), &outcome));
+  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(pipeline, Batches(events, 97), &outcome));
   EXPECT_EQ(outcome.rows_rejected, 0);
   ExpectSameRows(outcome.rows,
                  ModelResults(ModelCountWindows(events, size, slide > 0 ? slide : size,

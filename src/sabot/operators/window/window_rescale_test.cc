@@ -1,11 +1,12 @@
 // Savepoints of the keyed window operators: count windows (tumbling, sliding), global
 // windows (count, event-time and processing-time triggers), session windows, sliding
 // time windows and the running aggregate; those that keep their state in RocksDB when
-// the job runs on it (sliding windows, running aggregate) on both backends. A job stopped
-// with a savepoint and restored at the same or another parallelism of its keyed
-// operator commits, through an exactly-once sink, exactly the output of an
-// uninterrupted run: the same multiset of lines where the output is deterministic, and
-// the same final value per key where it depends on batching or the wall clock.
+// the job runs on it (sliding, session, count and global windows, running aggregate)
+// on both backends. A job stopped with a savepoint and restored at the same or another
+// parallelism of its keyed operator commits, through an exactly-once sink, exactly the
+// output of an uninterrupted run: the same multiset of lines where the output is
+// deterministic, and the same final value per key where it depends on batching or the
+// wall clock.
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
@@ -274,7 +275,10 @@ std::vector<RescaleParam> Params() {
     params.push_back({op, 1, 3});
     params.push_back({op, 3, 2});
   }
-  for (Case op : {Case::kRunningOnWatermark, Case::kRunningOnUpdate, Case::kSliding}) {
+  for (Case op : {Case::kRunningOnWatermark, Case::kRunningOnUpdate, Case::kSliding,
+                  Case::kCountTumbling, Case::kCountSliding, Case::kGlobalCount,
+                  Case::kGlobalCountPurging, Case::kGlobalEventTime,
+                  Case::kGlobalProcessingTime, Case::kSession}) {
     params.push_back({op, 1, 3, StateBackendKind::kRocksDb});
     params.push_back({op, 3, 2, StateBackendKind::kRocksDb});
     params.push_back({op, 2, 2, StateBackendKind::kRocksDb});
