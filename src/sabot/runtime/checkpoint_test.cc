@@ -61,21 +61,18 @@ Result<int64_t> CheckpointThenCrash(std::shared_ptr<const LogicalPlan> plan,
 
 // The window operator's watermark in the newest checkpoint: every window state starts
 // with it (8 bytes).
-Result<int64_t> WindowWatermarkAtCheckpoint(const std::string& directory,
-                                            bool layout_byte) {
+Result<int64_t> WindowWatermarkAtCheckpoint(const std::string& directory) {
   ARROW_ASSIGN_OR_RAISE(auto storage, CheckpointStorage::Open(directory, 3));
   ARROW_ASSIGN_OR_RAISE(auto checkpoint, storage->Latest(nullptr));
   if (!checkpoint) return Status::Invalid("no checkpoint in ", directory);
   for (const auto& [name, file] : checkpoint->files) {
     if (name.rfind("window_aggregate", 0) != 0) continue;
     ARROW_ASSIGN_OR_RAISE(std::string state, storage->ReadFile(*checkpoint, name));
-    // Time windows' state starts with a layout byte (they keep it in RocksDB when the
-    // job runs on it; 'm' is operator memory), then the watermark.
+    // Window state starts with a layout byte (windows keep their state in RocksDB
+    // when the job runs on it; 'm' is operator memory), then the watermark.
     std::string_view in = state;
-    if (layout_byte) {
-      if (in.empty() || in[0] != 'm') return Status::Invalid("unexpected window layout");
-      in.remove_prefix(1);
-    }
+    if (in.empty() || in[0] != 'm') return Status::Invalid("unexpected window layout");
+    in.remove_prefix(1);
     return StateCodec<int64_t>::Read(&in);
   }
   return Status::Invalid("checkpoint ", checkpoint->id, " has no window state");
@@ -307,8 +304,7 @@ TEST(CheckpointTest, RestoredWindowsMatchAnUninterruptedRun) {
   std::shared_ptr<CollectedBatches> first_rows;
   ASSERT_TRUE(CheckpointThenCrash(plan(&first_rows), options, 0).ok());
   const int64_t watermark =
-      WindowWatermarkAtCheckpoint(options.checkpoints.directory, /*layout_byte=*/true)
-          .ValueOrDie();
+      WindowWatermarkAtCheckpoint(options.checkpoints.directory).ValueOrDie();
   ASSERT_GT(watermark, 0) << "the checkpoint came after some windows fired";
 
   options.checkpoints.restore = true;
@@ -413,8 +409,7 @@ TEST(CheckpointTest, RestoredSessionsMatchAnUninterruptedRun) {
   std::shared_ptr<CollectedBatches> first_rows;
   ASSERT_TRUE(CheckpointThenCrash(plan(&first_rows), options, 0).ok());
   const int64_t watermark =
-      WindowWatermarkAtCheckpoint(options.checkpoints.directory, /*layout_byte=*/true)
-          .ValueOrDie();
+      WindowWatermarkAtCheckpoint(options.checkpoints.directory).ValueOrDie();
   ASSERT_GT(watermark, 0);
 
   options.checkpoints.restore = true;

@@ -14,6 +14,7 @@
 #include "sabot/operators/aggregate/aggregator_set.h"
 #include "sabot/operators/aggregate/running_aggregate.h"
 #include "sabot/runtime/operator.h"
+#include "sabot/runtime/operator_backend.h"
 #include "sabot/state/state_codec.h"
 #include "sabot/state/state_factory.h"
 #include "sabot/state/state_key.h"
@@ -44,7 +45,7 @@ class StoredRunningAggregateOperator : public Operator {
 
   Status Open(const OperatorContext& context) override {
     ARROW_RETURN_NOT_OK(Operator::Open(context));
-    ARROW_ASSIGN_OR_RAISE(backend_, OpenKeyedStateBackend(context));
+    ARROW_RETURN_NOT_OK(backend_.Open(context));
     const int32_t max_parallelism =
         context.max_parallelism > 0 ? context.max_parallelism : kDefaultMaxParallelism;
     ARROW_ASSIGN_OR_RAISE(
@@ -114,22 +115,16 @@ class StoredRunningAggregateOperator : public Operator {
       StateCodec<int32_t>::Append(key.key_group, &out);
       StateCodec<std::string>::Append(key.bytes, &out);
     }
-    std::string backend;
-    if (snapshot_for_savepoint()) {
-      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
-    } else {
-      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
-    }
-    StateCodec<std::string>::Append(backend, &out);
+    ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
   }
 
   std::vector<SharedStateFile> TakeSharedFiles() override {
-    return std::move(shared_files_);
+    return backend_.TakeSharedFiles();
   }
 
   Status NotifyCheckpointComplete(int64_t id) override {
-    backend_->NotifyCheckpointComplete(id);
+    backend_.NotifyCheckpointComplete(id);
     return Status::OK();
   }
 
@@ -153,11 +148,10 @@ class StoredRunningAggregateOperator : public Operator {
         ARROW_ASSIGN_OR_RAISE(std::string bytes, StateCodec<std::string>::Read(&in));
         if (range.Contains(key_group)) pending_.insert({key_group, std::move(bytes)});
       }
-      ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
+      ARROW_RETURN_NOT_OK(backend_.RestoreSnapshot(&in));
       if (!in.empty()) {
         return Status::IOError("running aggregate state has trailing bytes");
       }
-      ARROW_RETURN_NOT_OK(backend_->Restore(backend));
     }
     return Status::OK();
   }
@@ -166,7 +160,7 @@ class StoredRunningAggregateOperator : public Operator {
   // closed, and the job object may outlive its tasks.
   Status Close() override {
     accumulators_.reset();
-    backend_.reset();
+    backend_.Close();
     return Status::OK();
   }
 
@@ -208,8 +202,7 @@ class StoredRunningAggregateOperator : public Operator {
   }
 
   const RunningAggregateOptions& options_;
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
+  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> accumulators_;
   std::unique_ptr<AggregatorSet> work_;

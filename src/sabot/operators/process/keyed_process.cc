@@ -11,6 +11,7 @@
 #include "sabot/operators/aggregate/key_redistribution.h"
 #include "sabot/operators/aggregate/key_table.h"
 #include "sabot/runtime/operator.h"
+#include "sabot/runtime/operator_backend.h"
 #include "sabot/runtime/operator_registry.h"
 #include "sabot/runtime/processing_time.h"
 #include "sabot/state/state_codec.h"
@@ -53,7 +54,7 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
                           KeyedStateKeys::Make(*options_.input_schema(),
                                                options_.key_indices(), MaxParallelism()));
     state_keys_ = std::make_unique<KeyedStateKeys>(std::move(state_keys));
-    ARROW_ASSIGN_OR_RAISE(backend_, OpenKeyedStateBackend(context));
+    ARROW_RETURN_NOT_OK(backend_.Open(context));
     event_timers_.domain = TimeDomain::kEventTime;
     ARROW_ASSIGN_OR_RAISE(event_timers_.state,
                           MakeTimerState(backend_.get(), {"process.event_timers"}));
@@ -81,22 +82,16 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
     out.push_back(2);
     StateCodec<int64_t>::Append(watermark_, &out);
     ARROW_RETURN_NOT_OK(keys_->Serialize(&out));
-    std::string backend;
-    if (snapshot_for_savepoint()) {
-      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
-    } else {
-      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
-    }
-    StateCodec<std::string>::Append(backend, &out);
+    ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
   }
 
   std::vector<SharedStateFile> TakeSharedFiles() override {
-    return std::move(shared_files_);
+    return backend_.TakeSharedFiles();
   }
 
   Status NotifyCheckpointComplete(int64_t id) override {
-    backend_->NotifyCheckpointComplete(id);
+    backend_.NotifyCheckpointComplete(id);
     return Status::OK();
   }
 
@@ -125,8 +120,7 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
       ARROW_RETURN_NOT_OK(
           AddKeysInRange(old_keys, context().key_groups, keys_.get(), &rows, &row_ids));
       ARROW_RETURN_NOT_OK(state_keys_->Extend(*rows, row_ids->raw_values()));
-      ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
-      ARROW_RETURN_NOT_OK(backend_->Restore(backend));
+      ARROW_RETURN_NOT_OK(backend_.RestoreSnapshot(&in));
     }
     if (!states.empty()) watermark_ = watermark;
     return RequestProcessingTimeCallback();
@@ -157,7 +151,7 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
     function_.reset();
     event_timers_.state.reset();
     processing_timers_.state.reset();
-    backend_.reset();
+    backend_.Close();
     return Status::OK();
   }
 
@@ -360,8 +354,7 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
   const KeyedProcessOptions& options_;
   std::unique_ptr<KeyTable> keys_;
   std::unique_ptr<KeyedStateKeys> state_keys_;
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
+  OperatorBackend backend_;
   std::unique_ptr<KeyedProcessFunction> function_;
   // After backend_: destroyed before it.
   DomainTimers event_timers_;

@@ -12,6 +12,7 @@
 #include "sabot/operators/window/count_window_operator.h"
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/runtime/node_metrics.h"
+#include "sabot/runtime/operator_backend.h"
 #include "sabot/state/state_codec.h"
 #include "sabot/state/state_factory.h"
 #include "sabot/state/state_key.h"
@@ -67,7 +68,7 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
 
   Status Open(const OperatorContext& context) override {
     ARROW_RETURN_NOT_OK(KeyedWindowOperator::Open(context));
-    ARROW_ASSIGN_OR_RAISE(backend_, OpenKeyedStateBackend(context));
+    ARROW_RETURN_NOT_OK(backend_.Open(context));
     const int32_t max_parallelism =
         context.max_parallelism > 0 ? context.max_parallelism : kDefaultMaxParallelism;
     ARROW_ASSIGN_OR_RAISE(
@@ -162,22 +163,16 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
   Result<std::string> SnapshotState(int64_t id) override {
     std::string out;
     StateCodec<uint8_t>::Append(kStoredCountWindowVersion, &out);
-    std::string backend;
-    if (snapshot_for_savepoint()) {
-      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
-    } else {
-      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
-    }
-    StateCodec<std::string>::Append(backend, &out);
+    ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
   }
 
   std::vector<SharedStateFile> TakeSharedFiles() override {
-    return std::move(shared_files_);
+    return backend_.TakeSharedFiles();
   }
 
   Status NotifyCheckpointComplete(int64_t id) override {
-    backend_->NotifyCheckpointComplete(id);
+    backend_.NotifyCheckpointComplete(id);
     return Status::OK();
   }
 
@@ -194,9 +189,8 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
         return Status::IOError("count window state version ", static_cast<int>(version),
                                " is not supported");
       }
-      ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
+      ARROW_RETURN_NOT_OK(backend_.RestoreSnapshot(&in));
       if (!in.empty()) return Status::IOError("count window state has trailing bytes");
-      ARROW_RETURN_NOT_OK(backend_->Restore(backend));
     }
     return Status::OK();
   }
@@ -205,7 +199,7 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
   // closed, and the job object may outlive its tasks.
   Status Close() override {
     entries_.reset();
-    backend_.reset();
+    backend_.Close();
     return Status::OK();
   }
 
@@ -361,8 +355,7 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
   int64_t pane_rows_ = 0;
   int64_t panes_per_window_ = 0;
   bool cumulative_ = false;
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
+  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> entries_;
   std::unique_ptr<AggregatorSet> work_;

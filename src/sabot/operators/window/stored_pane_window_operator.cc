@@ -14,6 +14,7 @@
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/operators/window/pane_layout.h"
 #include "sabot/operators/window/pane_window_operator.h"
+#include "sabot/runtime/operator_backend.h"
 #include "sabot/state/state_codec.h"
 #include "sabot/state/state_factory.h"
 #include "sabot/state/state_key.h"
@@ -85,7 +86,7 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
 
   Status Open(const OperatorContext& context) override {
     ARROW_RETURN_NOT_OK(KeyedWindowOperator::Open(context));
-    ARROW_ASSIGN_OR_RAISE(backend_, OpenKeyedStateBackend(context));
+    ARROW_RETURN_NOT_OK(backend_.Open(context));
     ARROW_ASSIGN_OR_RAISE(
         encoder_, KeyEncoder::Make(*options_.input_schema(), options_.key_indices(),
                                    MaxParallelism()));
@@ -170,22 +171,16 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
     StateCodec<int64_t>::Append(next_window_, &out);
     StateCodec<int64_t>::Append(next_chunk_, &out);
     StateCodec<std::vector<int64_t>>::Append({panes_.begin(), panes_.end()}, &out);
-    std::string backend;
-    if (snapshot_for_savepoint()) {
-      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
-    } else {
-      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
-    }
-    StateCodec<std::string>::Append(backend, &out);
+    ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
   }
 
   std::vector<SharedStateFile> TakeSharedFiles() override {
-    return std::move(shared_files_);
+    return backend_.TakeSharedFiles();
   }
 
   Status NotifyCheckpointComplete(int64_t id) override {
-    backend_->NotifyCheckpointComplete(id);
+    backend_.NotifyCheckpointComplete(id);
     return Status::OK();
   }
 
@@ -216,9 +211,8 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
       next_chunk_ = std::max(next_chunk_, next_chunk);
       ARROW_ASSIGN_OR_RAISE(auto panes, StateCodec<std::vector<int64_t>>::Read(&in));
       panes_.insert(panes.begin(), panes.end());
-      ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
+      ARROW_RETURN_NOT_OK(backend_.RestoreSnapshot(&in));
       if (!in.empty()) return Status::IOError("window state has trailing bytes");
-      ARROW_RETURN_NOT_OK(backend_->Restore(backend));
     }
     if (states.empty()) return Status::OK();
     watermark_ = watermark;
@@ -232,7 +226,7 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
   Status Close() override {
     accumulators_.reset();
     pane_keys_.reset();
-    backend_.reset();
+    backend_.Close();
     return Status::OK();
   }
 
@@ -462,8 +456,7 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
   PaneLayout::Thresholds thresholds_;
   int64_t next_window_ = kMinWatermark;  // first window start not fired yet
   std::set<int64_t> panes_;              // panes with data
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
+  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> accumulators_;
   // Per (key group, pane): chunks of that pane's keys, one per batch that added keys,

@@ -10,6 +10,7 @@
 
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/operators/window/session_window_operator.h"
+#include "sabot/runtime/operator_backend.h"
 #include "sabot/state/state_codec.h"
 #include "sabot/state/state_factory.h"
 #include "sabot/state/state_key.h"
@@ -72,7 +73,7 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
 
   Status Open(const OperatorContext& context) override {
     ARROW_RETURN_NOT_OK(KeyedWindowOperator::Open(context));
-    ARROW_ASSIGN_OR_RAISE(backend_, OpenKeyedStateBackend(context));
+    ARROW_RETURN_NOT_OK(backend_.Open(context));
     ARROW_ASSIGN_OR_RAISE(
         encoder_, KeyEncoder::Make(*options_.input_schema(), options_.key_indices(),
                                    MaxParallelism()));
@@ -156,22 +157,16 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
     std::string out;
     out.push_back(1);
     StateCodec<int64_t>::Append(watermark_, &out);
-    std::string backend;
-    if (snapshot_for_savepoint()) {
-      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
-    } else {
-      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
-    }
-    StateCodec<std::string>::Append(backend, &out);
+    ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
   }
 
   std::vector<SharedStateFile> TakeSharedFiles() override {
-    return std::move(shared_files_);
+    return backend_.TakeSharedFiles();
   }
 
   Status NotifyCheckpointComplete(int64_t id) override {
-    backend_->NotifyCheckpointComplete(id);
+    backend_.NotifyCheckpointComplete(id);
     return Status::OK();
   }
 
@@ -192,9 +187,8 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
       }
       ARROW_ASSIGN_OR_RAISE(int64_t old_watermark, StateCodec<int64_t>::Read(&in));
       watermark = std::min(watermark, old_watermark);
-      ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
+      ARROW_RETURN_NOT_OK(backend_.RestoreSnapshot(&in));
       if (!in.empty()) return Status::IOError("session window state has trailing bytes");
-      ARROW_RETURN_NOT_OK(backend_->Restore(backend));
     }
     if (!states.empty()) watermark_ = watermark;
     return Status::OK();
@@ -205,7 +199,7 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
   Status Close() override {
     sessions_.reset();
     timers_.reset();
-    backend_.reset();
+    backend_.Close();
     return Status::OK();
   }
 
@@ -476,8 +470,7 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
 
   const int64_t gap_;
   const int64_t lateness_;
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
+  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> sessions_;
   std::unique_ptr<TimerState> timers_;

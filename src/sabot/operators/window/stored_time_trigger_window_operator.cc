@@ -14,6 +14,7 @@
 #include "sabot/operators/window/count_window_operator.h"
 #include "sabot/operators/window/keyed_window_operator.h"
 #include "sabot/runtime/node_metrics.h"
+#include "sabot/runtime/operator_backend.h"
 #include "sabot/runtime/processing_time.h"
 #include "sabot/state/state_codec.h"
 #include "sabot/state/state_factory.h"
@@ -48,7 +49,7 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
 
   Status Open(const OperatorContext& context) override {
     ARROW_RETURN_NOT_OK(KeyedWindowOperator::Open(context));
-    ARROW_ASSIGN_OR_RAISE(backend_, OpenKeyedStateBackend(context));
+    ARROW_RETURN_NOT_OK(backend_.Open(context));
     const int32_t max_parallelism =
         context.max_parallelism > 0 ? context.max_parallelism : kDefaultMaxParallelism;
     ARROW_ASSIGN_OR_RAISE(
@@ -157,22 +158,16 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
     std::string out;
     StateCodec<uint8_t>::Append(kStoredTimeTriggerVersion, &out);
     StateCodec<int64_t>::Append(watermark_, &out);
-    std::string backend;
-    if (snapshot_for_savepoint()) {
-      ARROW_RETURN_NOT_OK(backend_->Snapshot(&backend));
-    } else {
-      ARROW_RETURN_NOT_OK(backend_->SnapshotForCheckpoint(id, &backend, &shared_files_));
-    }
-    StateCodec<std::string>::Append(backend, &out);
+    ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
   }
 
   std::vector<SharedStateFile> TakeSharedFiles() override {
-    return std::move(shared_files_);
+    return backend_.TakeSharedFiles();
   }
 
   Status NotifyCheckpointComplete(int64_t id) override {
-    backend_->NotifyCheckpointComplete(id);
+    backend_.NotifyCheckpointComplete(id);
     return Status::OK();
   }
 
@@ -194,9 +189,8 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
       }
       ARROW_ASSIGN_OR_RAISE(int64_t old_watermark, StateCodec<int64_t>::Read(&in));
       watermark = std::min(watermark, old_watermark);
-      ARROW_ASSIGN_OR_RAISE(std::string backend, StateCodec<std::string>::Read(&in));
+      ARROW_RETURN_NOT_OK(backend_.RestoreSnapshot(&in));
       if (!in.empty()) return Status::IOError("global window state has trailing bytes");
-      ARROW_RETURN_NOT_OK(backend_->Restore(backend));
     }
     if (!states.empty()) watermark_ = watermark;
     return Status::OK();
@@ -207,7 +201,7 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
   Status Close() override {
     entries_.reset();
     timers_.reset();
-    backend_.reset();
+    backend_.Close();
     return Status::OK();
   }
 
@@ -289,8 +283,7 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
   const Trigger trigger_;
   const bool event_time_;
   int64_t next_fire_ = 0;
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::vector<SharedStateFile> shared_files_;  // of the last snapshot
+  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> entries_;
   std::unique_ptr<TimerState> timers_;
