@@ -12,6 +12,7 @@ all: build
 setup:
 	@tools/setup/install_debian_packages.sh
 	@tools/setup/create_venv.sh
+	@tools/kafka/fetch.sh
 
 # configure_and_build(build_dir, extra cmake flags)
 define configure_and_build

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Starts a single-node Apache Kafka (KRaft, combined broker and controller) on 127.0.0.1.
+#
+#   tools/kafka/start.sh DIR     prints the bootstrap address (127.0.0.1:PORT)
+#
+# DIR holds the configuration, data, log (broker.log) and pid. A new DIR gets free ports
+# and freshly formatted storage; an existing DIR (after stop.sh) restarts the same broker
+# on the same ports with its data, which is how tests restart a broker under a job.
+# Returns once the broker answers metadata requests (60 s at most).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
+dir=$1
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+"$here/fetch.sh"
+
+if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+  echo "sabot kafka: a broker is already running from $dir (pid $(cat "$dir/pid"))" >&2
+  exit 1
+fi
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+java_cmd=(java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+  -Djava.awt.headless=true -Dsabot.kafka.dir="$dir"
+  -Dlog4j2.configurationFile="$here/log4j2.properties"
+  -cp "$(cat "$here/classpath.txt")")
+
+if [ ! -f "$dir/server.properties" ]; then
+  port=$(free_port)
+  controller_port=$(free_port)
+  while [ "$controller_port" = "$port" ]; do controller_port=$(free_port); done
+  cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+group.initial.rebalance.delay.ms=0
+transaction.abort.timed.out.transaction.cleanup.interval.ms=5000
+PROPS
+  echo "127.0.0.1:$port" > "$dir/bootstrap"
+  cluster_id=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
+    -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
+    || { cat "$dir/format.log" >&2; exit 1; }
+fi
+
+bootstrap=$(cat "$dir/bootstrap")
+nohup "${java_cmd[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 &
+echo $! > "$dir/pid"
+
+for _ in $(seq 1 120); do
+  if kcat -b "$bootstrap" -L -m 2 >/dev/null 2>&1; then
+    echo "$bootstrap"
+    exit 0
+  fi
+  if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+    echo "sabot kafka: the broker exited during start-up; see $dir/stdout.log and broker.log" >&2
+    tail -20 "$dir/stdout.log" >&2 || true
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "sabot kafka: the broker did not answer on $bootstrap within 60 s; see $dir/broker.log" >&2
+exit 1
