@@ -128,6 +128,18 @@ DataStream StreamEnvironment::FromFiles(FileSourceConfig config) {
   return DataStream(builder_, builder_->AddNode(NodeRole::kSource, *options, schema));
 }
 
+DataStream StreamEnvironment::FromKafka(KafkaSourceConfig config) {
+  auto options = KafkaSourceOptions::Make(std::move(config));
+  if (!options.ok()) {
+    builder_->RecordError(WithContext("FromKafka", options.status()));
+    return DataStream(builder_, -1);
+  }
+  auto schema = (*options)->schema();
+  DataStream stream(builder_, builder_->AddNode(NodeRole::kSource, *options, schema));
+  stream.time_column_ = (*options)->config().watermark_column;
+  return stream;
+}
+
 DataStream StreamEnvironment::FromBatches(
     std::shared_ptr<arrow::Schema> schema,
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches, int64_t repeat) {
@@ -450,6 +462,13 @@ std::string DataStream::WriteFiles(FileSinkConfig config) const {
   if (node_id_ < 0) return "";
   return AddOperator("WriteFiles", NodeRole::kSink,
                      Upcast(FileSinkOptions::Make(std::move(config), schema())), nullptr)
+      .node_name();
+}
+
+std::string DataStream::WriteKafka(KafkaSinkConfig config) const {
+  if (node_id_ < 0) return "";
+  return AddOperator("WriteKafka", NodeRole::kSink,
+                     Upcast(KafkaSinkOptions::Make(std::move(config), schema())), nullptr)
       .node_name();
 }
 

@@ -25,6 +25,7 @@
 #include "sabot/connectors/collect_sink.h"
 #include "sabot/connectors/file/file_options.h"
 #include "sabot/connectors/generator_source.h"
+#include "sabot/connectors/kafka/kafka_options.h"
 #include "sabot/expr/expression.h"
 #include "sabot/operators/aggregate/running_aggregate.h"
 #include "sabot/operators/process/keyed_process.h"
@@ -74,6 +75,9 @@ class StreamEnvironment {
 
   DataStream FromGenerator(GeneratorConfig config);
   DataStream FromFiles(FileSourceConfig config);
+  /// Reads Kafka topics (connectors/kafka/README.md). With a watermark_column the
+  /// stream carries per-partition watermarks and that column is its event time.
+  DataStream FromKafka(KafkaSourceConfig config);
   DataStream FromBatches(std::shared_ptr<arrow::Schema> schema,
                          std::vector<std::shared_ptr<arrow::RecordBatch>> batches,
                          int64_t repeat = 1);
@@ -128,6 +132,7 @@ class DataStream {
   std::string WriteCsv(std::string directory) const;
   std::string WriteParquet(std::string directory) const;
   std::string WriteArrowIpc(std::string directory) const;
+  std::string WriteKafka(KafkaSinkConfig config) const;
 
   /// The rows a window dropped as too late (see WindowedStream::SideOutputLateData),
   /// with the window's input schema.

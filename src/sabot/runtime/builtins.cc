@@ -2,6 +2,7 @@
 // means adding its Register call here (docs/adding_an_operator.md).
 #include "sabot/connectors/collect_sink.h"
 #include "sabot/connectors/file/file_options.h"
+#include "sabot/connectors/kafka/kafka_options.h"
 #include "sabot/connectors/generator_source.h"
 #include "sabot/connectors/print_sink.h"
 #include "sabot/connectors/table_source.h"
@@ -25,6 +26,7 @@ Status RegisterBuiltins(OperatorRegistry* registry) {
   ARROW_RETURN_NOT_OK(RegisterCollectSinks(registry));
   ARROW_RETURN_NOT_OK(RegisterPrintSink(registry));
   ARROW_RETURN_NOT_OK(RegisterFileConnectors(registry));
+  ARROW_RETURN_NOT_OK(RegisterKafkaConnectors(registry));
   return Status::OK();
 }
 

@@ -2,10 +2,12 @@
 // the input); the task calls Next() in a loop on its own thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "sabot/common/status.h"
+#include "sabot/common/time.h"
 
 namespace arrow {
 class RecordBatch;
@@ -49,6 +51,19 @@ class SourceReader {
   virtual Status RestorePosition(const std::string& position) {
     return Status::NotImplemented("this source cannot restore a position");
   }
+
+  /// The checkpoint whose SnapshotPosition() was taken with id `checkpoint_id` is
+  /// durable (e.g. Kafka commits the positions to its consumer group for monitoring).
+  virtual Status NotifyCheckpointComplete(int64_t checkpoint_id) { return Status::OK(); }
+
+  /// Event time the reader vouches for after its last Next(): sources that track it per
+  /// input partition (Kafka) return the minimum over their active partitions. The task
+  /// emits it downstream whenever it advances. kMinWatermark: none.
+  virtual int64_t CurrentWatermark() const { return kMinWatermark; }
+
+  /// True while every input partition of the reader is idle: its output then stops
+  /// holding back the watermark downstream until data arrives again.
+  virtual bool IsIdle() const { return false; }
 };
 
 }  // namespace sabot

@@ -198,6 +198,9 @@ Status Task::TriggerCheckpoint(int64_t id) {
 }
 
 Status Task::NotifyCheckpointComplete(int64_t id) {
+  if (reader) {
+    ARROW_RETURN_NOT_OK(Annotate(reader->NotifyCheckpointComplete(id), source_node));
+  }
   for (ChainedOperator& chained : chain) {
     ARROW_RETURN_NOT_OK(Annotate(chained.op->NotifyCheckpointComplete(id), chained.node));
   }
@@ -239,14 +242,31 @@ Status Task::RunSource() {
     std::shared_ptr<arrow::RecordBatch> batch = std::move(next).ValueOrDie();
     ARROW_RETURN_NOT_OK(FireTimers());
     if (!batch) break;
-    if (batch->num_rows() == 0) continue;
     // Errors of chained operators are already annotated; what is left (the exchange
     // right after the source) belongs to the source.
-    ARROW_RETURN_NOT_OK(Annotate(source_output->Collect(std::move(batch)), source_node));
+    if (batch->num_rows() > 0) {
+      ARROW_RETURN_NOT_OK(
+          Annotate(source_output->Collect(std::move(batch)), source_node));
+    }
+    ARROW_RETURN_NOT_OK(Annotate(ForwardSourceEventTime(), source_node));
   }
   // End of a bounded input: event time is complete, as in Flink.
   ARROW_RETURN_NOT_OK(Annotate(source_output->EmitWatermark(kMaxWatermark), source_node));
   return FinishChain();
+}
+
+Status Task::ForwardSourceEventTime() {
+  const bool idle = reader->IsIdle();
+  if (idle != source_idle_) {
+    source_idle_ = idle;
+    ARROW_RETURN_NOT_OK(source_output->EmitIdleStatus(idle));
+  }
+  const int64_t watermark = reader->CurrentWatermark();
+  if (watermark > source_watermark_) {
+    source_watermark_ = watermark;
+    ARROW_RETURN_NOT_OK(source_output->EmitWatermark(watermark));
+  }
+  return Status::OK();
 }
 
 Status Task::RunGate() {

@@ -90,6 +90,8 @@ class Task {
   void Acknowledge(int64_t id, Result<TaskSnapshot> snapshot);
   // Restores the chain and the reader from restore_files.
   Status RestoreChain();
+  // Emits the reader's watermark when it advanced and its idle status when it changed.
+  Status ForwardSourceEventTime();
   // Delivers processing-time callbacks that are due.
   Status FireTimers();
   int64_t NextTimer() const;
@@ -105,6 +107,9 @@ class Task {
   int subtask_;
   int parallelism_;
   std::unique_ptr<InputGate> gate_;
+  // What ForwardSourceEventTime() emitted last.
+  int64_t source_watermark_ = kMinWatermark;
+  bool source_idle_ = false;
 };
 
 /// Passes a chained operator's output to the next operator in the chain.

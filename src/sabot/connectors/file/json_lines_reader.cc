@@ -1,8 +1,5 @@
 // The JSON lines source reader: one JsonLineParser pass per line, values staged in a
 // BatchAssembler and committed when the whole line converted.
-#include <cstring>
-#include <unordered_map>
-
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 
@@ -12,27 +9,10 @@
 #include "sabot/connectors/file/file_position.h"
 #include "sabot/connectors/file/file_readers.h"
 #include "sabot/connectors/file/json_line_parser.h"
+#include "sabot/connectors/file/json_object_stager.h"
 
 namespace sabot {
 namespace {
-
-// Compares keys eight bytes at a time, inline: a memcmp call per key costs more than
-// the comparison of a short key.
-bool SameText(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) {
-    uint64_t word_a;
-    uint64_t word_b;
-    std::memcpy(&word_a, a.data() + i, sizeof(word_a));
-    std::memcpy(&word_b, b.data() + i, sizeof(word_b));
-    if (word_a != word_b) return false;
-  }
-  for (; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
 
 class JsonLinesReader : public SourceReader {
  public:
@@ -48,10 +28,7 @@ class JsonLinesReader : public SourceReader {
 
   Status Open() override {
     ARROW_ASSIGN_OR_RAISE(assembler_, BatchAssembler::Make(schema_, batch_size_));
-    for (int i = 0; i < schema_->num_fields(); ++i) {
-      names_.push_back(schema_->field(i)->name());
-      field_index_.emplace(names_.back(), i);
-    }
+    stager_ = std::make_unique<JsonObjectStager>(assembler_.get());
     return Status::OK();
   }
 
@@ -107,59 +84,11 @@ class JsonLinesReader : public SourceReader {
       return bad_records_.Reject(lines_.path(), lines_.line_number(), parser_.error(),
                                  line);
     }
-    assembler_->BeginRow();
-    // Lines usually list their keys in one order, so the field after the previous one is
-    // tried before the hash lookup.
-    int expected = 0;
-    for (const JsonMember& member : parser_.members()) {
-      const int index = FieldIndex(member.key, expected);
-      if (index < 0) continue;
-      expected = index + 1;
-      if (!StageValue(index, member.value)) {
-        const arrow::Field& field = *schema_->field(index);
-        reason_ = "field '" + field.name() +
-                  "': " + CannotParseMessage(member.value.raw, *field.type());
-        return bad_records_.Reject(lines_.path(), lines_.line_number(), reason_, line);
-      }
+    if (!stager_->Stage(parser_.members())) {
+      return bad_records_.Reject(lines_.path(), lines_.line_number(), stager_->error(),
+                                 line);
     }
     return assembler_->CommitRow();
-  }
-
-  int FieldIndex(std::string_view key, int expected) const {
-    if (static_cast<size_t>(expected) < names_.size() &&
-        SameText(names_[expected], key)) {
-      return expected;
-    }
-    auto it = field_index_.find(key);
-    return it == field_index_.end() ? -1 : it->second;
-  }
-
-  // A string field takes any value as its JSON text; strings convert to other types by
-  // the text rules (so "12" fills an int64 field).
-  bool StageValue(int index, const JsonValue& value) {
-    const bool to_string = assembler_->is_string(index);
-    switch (value.type) {
-      case JsonType::kNull:
-        return true;
-      case JsonType::kBool:
-        return to_string ? assembler_->StageText(index, value.text)
-                         : assembler_->StageBool(index, value.boolean);
-      case JsonType::kInteger:
-        return to_string ? assembler_->StageText(index, value.text)
-                         : assembler_->StageInt64(index, value.integer);
-      case JsonType::kUnsignedInteger:
-        return to_string ? assembler_->StageText(index, value.text)
-                         : assembler_->StageUInt64(index, value.unsigned_integer);
-      case JsonType::kFloat:
-        return to_string ? assembler_->StageText(index, value.text)
-                         : assembler_->StageDouble(index, value.real);
-      case JsonType::kString:
-        return assembler_->StageText(index, value.text);
-      case JsonType::kArray:
-      case JsonType::kObject:
-        return to_string && assembler_->StageText(index, value.text);
-    }
-    return false;
   }
 
   const std::vector<std::string> files_;
@@ -167,9 +96,7 @@ class JsonLinesReader : public SourceReader {
   const int64_t batch_size_;
   BadRecordHandler bad_records_;
   std::unique_ptr<BatchAssembler> assembler_;
-  // Field names (views into schema_) by index, and the index of each name.
-  std::vector<std::string_view> names_;
-  std::unordered_map<std::string_view, int> field_index_;
+  std::unique_ptr<JsonObjectStager> stager_;
   JsonLineParser parser_;
   LineReader lines_;
   const int subtask_;
@@ -177,7 +104,6 @@ class JsonLinesReader : public SourceReader {
   // The index of the next file to open; the file open (file_open_) is the one before.
   size_t next_file_ = 0;
   bool file_open_ = false;
-  std::string reason_;
 };
 
 }  // namespace

@@ -1,0 +1,94 @@
+#include "sabot/connectors/file/json_object_stager.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include <arrow/type.h>
+
+namespace sabot {
+namespace {
+
+// Compares keys eight bytes at a time, inline: a memcmp call per key costs more than
+// the comparison of a short key.
+bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t word_a;
+    uint64_t word_b;
+    std::memcpy(&word_a, a.data() + i, sizeof(word_a));
+    std::memcpy(&word_b, b.data() + i, sizeof(word_b));
+    if (word_a != word_b) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assembler) {
+  const arrow::Schema& schema = *assembler_->schema();
+  for (int i = 0; i < schema.num_fields(); ++i) {
+    names_.push_back(schema.field(i)->name());
+    field_index_.emplace(names_.back(), i);
+  }
+}
+
+bool JsonObjectStager::Stage(const std::vector<JsonMember>& members) {
+  assembler_->BeginRow();
+  // Records usually list their keys in one order, so the field after the previous one
+  // is tried before the hash lookup.
+  int expected = 0;
+  for (const JsonMember& member : members) {
+    const int index = FieldIndex(member.key, expected);
+    if (index < 0) continue;
+    expected = index + 1;
+    if (!StageValue(index, member.value)) {
+      const arrow::Field& field = *assembler_->schema()->field(index);
+      error_ = "field '" + field.name() +
+               "': " + CannotParseMessage(member.value.raw, *field.type());
+      return false;
+    }
+  }
+  return true;
+}
+
+int JsonObjectStager::FieldIndex(std::string_view key, int expected) const {
+  if (static_cast<size_t>(expected) < names_.size() && SameText(names_[expected], key)) {
+    return expected;
+  }
+  auto it = field_index_.find(key);
+  return it == field_index_.end() ? -1 : it->second;
+}
+
+// A string field takes any value as its JSON text; strings convert to other types by
+// the text rules (so "12" fills an int64 field).
+bool JsonObjectStager::StageValue(int index, const JsonValue& value) {
+  const bool to_string = assembler_->is_string(index);
+  switch (value.type) {
+    case JsonType::kNull:
+      return true;
+    case JsonType::kBool:
+      return to_string ? assembler_->StageText(index, value.text)
+                       : assembler_->StageBool(index, value.boolean);
+    case JsonType::kInteger:
+      return to_string ? assembler_->StageText(index, value.text)
+                       : assembler_->StageInt64(index, value.integer);
+    case JsonType::kUnsignedInteger:
+      return to_string ? assembler_->StageText(index, value.text)
+                       : assembler_->StageUInt64(index, value.unsigned_integer);
+    case JsonType::kFloat:
+      return to_string ? assembler_->StageText(index, value.text)
+                       : assembler_->StageDouble(index, value.real);
+    case JsonType::kString:
+      return assembler_->StageText(index, value.text);
+    case JsonType::kArray:
+    case JsonType::kObject:
+      return to_string && assembler_->StageText(index, value.text);
+  }
+  return false;
+}
+
+}  // namespace sabot
