@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 
 #include <arrow/type.h>
 
@@ -33,6 +35,10 @@ JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assem
   for (int i = 0; i < schema.num_fields(); ++i) {
     names_.push_back(schema.field(i)->name());
     field_index_.emplace(names_.back(), i);
+    const size_t dot = names_.back().find('.');
+    if (dot != std::string_view::npos && dot > 0 && dot + 1 < names_.back().size()) {
+      nested_[names_.back().substr(0, dot)].push_back({names_.back().substr(dot + 1), i});
+    }
   }
 }
 
@@ -43,12 +49,59 @@ bool JsonObjectStager::Stage(const std::vector<JsonMember>& members) {
   int expected = 0;
   for (const JsonMember& member : members) {
     const int index = FieldIndex(member.key, expected);
-    if (index < 0) continue;
+    if (index < 0) {
+      if (nested_.empty()) continue;
+      auto nested = nested_.find(member.key);
+      if (nested != nested_.end() &&
+          !StageNested(member.key, member.value, nested->second, 0)) {
+        return false;
+      }
+      continue;
+    }
     expected = index + 1;
-    if (!StageValue(index, member.value)) {
-      const arrow::Field& field = *assembler_->schema()->field(index);
-      error_ = "field '" + field.name() +
-               "': " + CannotParseMessage(member.value.raw, *field.type());
+    if (!StageValue(index, member.value)) return Fail(index, member.value);
+  }
+  return true;
+}
+
+bool JsonObjectStager::Fail(int index, const JsonValue& value) {
+  const arrow::Field& field = *assembler_->schema()->field(index);
+  error_ =
+      "field '" + field.name() + "': " + CannotParseMessage(value.raw, *field.type());
+  return false;
+}
+
+bool JsonObjectStager::StageNested(std::string_view name, const JsonValue& value,
+                                   const std::vector<NestedField>& fields, size_t depth) {
+  if (value.type == JsonType::kNull) return true;
+  if (value.type != JsonType::kObject) {
+    error_ = "field '" +
+             std::string(assembler_->schema()->field(fields[0].index)->name()) +
+             "': expected an object at '" + std::string(name) + "', found " +
+             std::string(value.raw.substr(0, 40));
+    return false;
+  }
+  if (nested_parsers_.size() <= depth) {
+    nested_parsers_.push_back(std::make_unique<JsonLineParser>());
+  }
+  JsonLineParser& parser = *nested_parsers_[depth];
+  if (!parser.Parse(value.text)) {
+    error_ = parser.error();
+    return false;
+  }
+  for (const JsonMember& member : parser.members()) {
+    std::vector<NestedField> deeper;
+    for (const NestedField& field : fields) {
+      if (field.path == member.key) {
+        if (!StageValue(field.index, member.value))
+          return Fail(field.index, member.value);
+      } else if (field.path.size() > member.key.size() + 1 &&
+                 field.path.substr(0, member.key.size()) == member.key &&
+                 field.path[member.key.size()] == '.') {
+        deeper.push_back({field.path.substr(member.key.size() + 1), field.index});
+      }
+    }
+    if (!deeper.empty() && !StageNested(member.key, member.value, deeper, depth + 1)) {
       return false;
     }
   }

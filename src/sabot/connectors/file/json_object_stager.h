@@ -1,6 +1,8 @@
 // Stages the members of a parsed JSON object as one row of a BatchAssembler: members
-// are matched to fields by name, and values convert by the text sources' rules. Shared
-// by the JSON lines file reader and the JSON message codec.
+// are matched to fields by name, and values convert by the text sources' rules. A field
+// named with dots ("user.address.city") reads a member of nested objects when the
+// object has no member of that exact name. Shared by the JSON lines file reader and the
+// JSON message codec.
 #pragma once
 
 #include <memory>
@@ -28,13 +30,27 @@ class JsonObjectStager {
   const std::string& error() const { return error_; }
 
  private:
+  // A field read from inside nested objects: `path` is its name after the first dot.
+  struct NestedField {
+    std::string_view path;
+    int index;
+  };
+
   int FieldIndex(std::string_view key, int expected) const;
   bool StageValue(int index, const JsonValue& value);
+  // Stages the members of the object `value` (the member `name`) that `fields` ask for.
+  bool StageNested(std::string_view name, const JsonValue& value,
+                   const std::vector<NestedField>& fields, size_t depth);
+  bool Fail(int index, const JsonValue& value);
 
   BatchAssembler* assembler_;
   // Field names (views into the assembler's schema) by index, and the index of each.
   std::vector<std::string_view> names_;
   std::unordered_map<std::string_view, int> field_index_;
+  // Dotted fields by the member name before their first dot.
+  std::unordered_map<std::string_view, std::vector<NestedField>> nested_;
+  // One parser per nesting depth: members refer to their parser's memory.
+  std::vector<std::unique_ptr<JsonLineParser>> nested_parsers_;
   std::string error_;
 };
 

@@ -1,0 +1,167 @@
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include "sabot/connectors/codec/codec.h"
+#include "sabot/testing/arrow_testing.h"
+
+namespace sabot {
+namespace {
+
+std::unique_ptr<Decoder> Decoder(CodecKind kind, std::shared_ptr<arrow::Schema> schema) {
+  CodecConfig config;
+  config.kind = kind;
+  auto decoder = MakeDecoder(config, std::move(schema), 64);
+  EXPECT_TRUE(decoder.ok()) << decoder.status().ToString();
+  return decoder.ok() ? *std::move(decoder) : nullptr;
+}
+
+void ExpectBatch(sabot::Decoder* decoder, const std::shared_ptr<arrow::Schema>& schema,
+                 const std::string& json) {
+  auto batch = decoder->Flush();
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_TRUE((*batch)->ValidateFull().ok());
+  auto expected = testing::BatchFromJson(schema, json);
+  EXPECT_TRUE((*batch)->Equals(*expected)) << (*batch)->ToString() << "\nexpected\n"
+                                           << expected->ToString();
+}
+
+TEST(JsonCodecTest, MatchesFieldsByNameAndCoercesByTheTextRules) {
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("score", arrow::float64()),
+       arrow::field("ok", arrow::boolean()), arrow::field("tags", arrow::utf8())});
+  auto decoder = Decoder(CodecKind::kJson, schema);
+  ASSERT_EQ(*decoder->Append(R"({"score": 1, "id": "12", "extra": {"x": 1}, "ok": "TRUE",
+                                 "tags": ["a", 2]})"),
+            1);
+  ASSERT_EQ(*decoder->Append(R"({"id": 3, "ok": null})"), 1);
+  EXPECT_EQ(decoder->num_rows(), 2);
+  ExpectBatch(decoder.get(), schema,
+              R"([{"id": 12, "score": 1.0, "ok": true, "tags": "[\"a\", 2]"},
+                  {"id": 3, "score": null, "ok": null, "tags": null}])");
+}
+
+TEST(JsonCodecTest, DottedFieldsReadNestedObjects) {
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
+                               arrow::field("user.name", arrow::utf8()),
+                               arrow::field("user.address.city", arrow::utf8()),
+                               arrow::field("user.address.zip", arrow::int32())});
+  auto decoder = Decoder(CodecKind::kJson, schema);
+  ASSERT_TRUE(decoder
+                  ->Append(R"({"id": 1, "user": {"name": "Ann", "age": 40,
+                           "address": {"zip": 10115, "city": "Berlin"}}})")
+                  .ok());
+  ASSERT_TRUE(decoder->Append(R"({"id": 2, "user": null})").ok());
+  ASSERT_TRUE(decoder->Append(R"({"id": 3, "user": {"address": {}}})").ok());
+  // An exact member name wins over the nested path.
+  ASSERT_TRUE(decoder->Append(R"({"id": 4, "user.name": "flat"})").ok());
+  ExpectBatch(decoder.get(), schema,
+              R"([{"id": 1, "user.name": "Ann", "user.address.city": "Berlin",
+                   "user.address.zip": 10115},
+                  {"id": 2, "user.name": null, "user.address.city": null,
+                   "user.address.zip": null},
+                  {"id": 3, "user.name": null, "user.address.city": null,
+                   "user.address.zip": null},
+                  {"id": 4, "user.name": "flat", "user.address.city": null,
+                   "user.address.zip": null}])");
+
+  auto status =
+      decoder->Append(R"({"id": 5, "user": {"address": {"zip": "x"}}})").status();
+  EXPECT_NE(status.message().find("field 'user.address.zip'"), std::string::npos)
+      << status.ToString();
+  status = decoder->Append(R"({"id": 6, "user": 7})").status();
+  EXPECT_NE(status.message().find("expected an object at 'user'"), std::string::npos)
+      << status.ToString();
+  EXPECT_EQ(decoder->num_rows(), 0);
+}
+
+TEST(JsonCodecTest, BadMessagesSayWhyAndAppendNothing) {
+  auto schema = arrow::schema({arrow::field("id", arrow::int64())});
+  auto decoder = Decoder(CodecKind::kJson, schema);
+  auto status = decoder->Append("not json").status();
+  EXPECT_TRUE(status.IsInvalid());
+  EXPECT_NE(status.message().find("invalid JSON"), std::string::npos)
+      << status.ToString();
+  status = decoder->Append("[1, 2]").status();
+  EXPECT_NE(status.message().find("expected a JSON object"), std::string::npos);
+  status = decoder->Append(R"({"id": 1.5})").status();
+  EXPECT_NE(status.message().find("field 'id'"), std::string::npos) << status.ToString();
+  status = decoder->Append(R"({"id": 99999999999999999999})").status();
+  EXPECT_NE(status.message().find("field 'id'"), std::string::npos) << status.ToString();
+  EXPECT_EQ(decoder->num_rows(), 0);
+}
+
+TEST(JsonCodecTest, EncodesOneObjectPerRowAndDecodesItBack) {
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
+                               arrow::field("name", arrow::utf8()),
+                               arrow::field("score", arrow::float64())});
+  auto batch = testing::BatchFromJson(
+      schema, R"([{"id": 1, "name": "line\nbreak \"q\"", "score": 0.5},
+                  {"id": null, "name": "", "score": 2.0},
+                  {"id": 3, "name": "ü", "score": null}])");
+  CodecConfig config;
+  auto encoder = MakeEncoder(config, schema);
+  ASSERT_TRUE(encoder.ok());
+  EncodedMessages messages;
+  ASSERT_TRUE((*encoder)->Encode(*batch, &messages).ok());
+  ASSERT_EQ(messages.size(), 3);
+  EXPECT_EQ(messages.message(0), R"({"id":1,"name":"line\nbreak \"q\"","score":0.5})");
+  EXPECT_EQ(messages.message(1), R"({"id":null,"name":"","score":2.0})");
+  auto decoder = Decoder(CodecKind::kJson, schema);
+  for (int64_t i = 0; i < messages.size(); ++i) {
+    ASSERT_TRUE(decoder->Append(messages.message(i)).ok());
+  }
+  auto decoded = decoder->Flush();
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE((*decoded)->Equals(*batch)) << (*decoded)->ToString();
+}
+
+TEST(RawCodecTest, CopiesBytesBothWays) {
+  auto schema = arrow::schema({arrow::field("value", arrow::binary())});
+  auto decoder = Decoder(CodecKind::kRaw, schema);
+  const std::string binary("\x00\xff\n\x01", 4);
+  ASSERT_TRUE(decoder->Append(binary).ok());
+  ASSERT_TRUE(decoder->Append("").ok());
+  auto batch = decoder->Flush();
+  ASSERT_TRUE(batch.ok());
+  CodecConfig config;
+  config.kind = CodecKind::kRaw;
+  auto encoder = MakeEncoder(config, schema);
+  ASSERT_TRUE(encoder.ok());
+  EncodedMessages messages;
+  ASSERT_TRUE((*encoder)->Encode(**batch, &messages).ok());
+  ASSERT_EQ(messages.size(), 2);
+  EXPECT_EQ(messages.message(0), binary);
+  EXPECT_EQ(messages.message(1), "");
+}
+
+TEST(RawCodecTest, StringColumnsCheckUtf8AndNullsAreRefused) {
+  auto schema = arrow::schema({arrow::field("text", arrow::utf8())});
+  auto decoder = Decoder(CodecKind::kRaw, schema);
+  EXPECT_TRUE(decoder->Append("ok ✓").ok());
+  auto status = decoder->Append(std::string("\xff\xfe", 2)).status();
+  EXPECT_NE(status.message().find("not valid UTF-8"), std::string::npos);
+  CodecConfig config;
+  config.kind = CodecKind::kRaw;
+  auto encoder = MakeEncoder(config, schema);
+  ASSERT_TRUE(encoder.ok());
+  EncodedMessages messages;
+  status = (*encoder)->Encode(*testing::BatchFromJson(schema, R"([{"text": null}])"),
+                              &messages);
+  EXPECT_NE(status.message().find("null in field 'text' at row 0"), std::string::npos)
+      << status.ToString();
+  EXPECT_TRUE(MakeEncoder(config, arrow::schema({arrow::field("a", arrow::int64())}))
+                  .status()
+                  .IsInvalid());
+}
+
+TEST(CodecTest, ParsesCodecNames) {
+  for (CodecKind kind : {CodecKind::kJson, CodecKind::kAvro, CodecKind::kMessagePack,
+                         CodecKind::kArrowIpc, CodecKind::kRaw}) {
+    EXPECT_EQ(*ParseCodecKind(CodecName(kind)), kind);
+  }
+  EXPECT_NE(ParseCodecKind("xml").status().message().find("use json, avro"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace sabot
