@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,5 +37,55 @@ Status KcatProduce(const std::string& bootstrap, const std::string& topic,
 Result<std::vector<std::string>> KcatConsume(const std::string& bootstrap,
                                              const std::string& topic,
                                              const std::string& format);
+
+/// The source tree's root: $SABOT_SOURCE_DIR, else the directory two levels above this
+/// file's compile-time path (tests/kafka/).
+std::string SourceDirectory();
+
+/// Adds partitions to `topic` so that it has `total`, and waits until every one has a
+/// leader in its metadata.
+Status CreatePartitions(const std::string& bootstrap, const std::string& topic,
+                        int total);
+
+/// A record with an explicit CreateTime timestamp, for start-by-timestamp tests.
+struct TimestampedRecord {
+  int32_t partition = 0;
+  int64_t timestamp_ms = 0;
+  std::string value;
+};
+
+/// Produces `records` with librdkafka (in order, acks=all) and waits until every one
+/// is acknowledged.
+Status ProduceWithTimestamps(const std::string& bootstrap, const std::string& topic,
+                             const std::vector<TimestampedRecord>& records);
+
+/// Commits `offsets` (partition -> next offset to read) of `topic` for consumer group
+/// `group_id`, as a consumer that is no group member would (a simple consumer).
+Status CommitGroupOffsets(const std::string& bootstrap, const std::string& group_id,
+                          const std::string& topic,
+                          const std::map<int32_t, int64_t>& offsets);
+
+/// A broker of the test's own (tools/kafka/start.sh) in a fresh temporary directory,
+/// for tests that stop and restart it under a job. The destructor kills it (if it
+/// runs) and removes the directory, also when the test failed half-way.
+class PrivateBroker {
+ public:
+  /// Starts a new broker; returns once it answers metadata requests.
+  static Result<std::unique_ptr<PrivateBroker>> Start();
+  ~PrivateBroker();
+  PrivateBroker(const PrivateBroker&) = delete;
+  PrivateBroker& operator=(const PrivateBroker&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  /// Stops the broker with SIGTERM (a controlled shutdown) and waits until it exited.
+  Status Stop();
+  /// Starts the stopped broker again: same ports, same data.
+  Status Restart();
+
+ private:
+  explicit PrivateBroker(std::string directory) : directory_(std::move(directory)) {}
+  std::string directory_;
+  std::string bootstrap_;
+};
 
 }  // namespace sabot::testing

@@ -32,7 +32,10 @@ template <typename BuilderType>
 class RawDecoder : public Decoder {
  public:
   RawDecoder(std::shared_ptr<arrow::Schema> schema, bool utf8)
-      : schema_(std::move(schema)), utf8_(utf8) {}
+      : schema_(std::move(schema)), utf8_(utf8) {
+    // ValidateUTF8 reads tables this fills (once per process).
+    arrow::util::InitializeUTF8();
+  }
 
   Result<int64_t> Append(std::string_view payload) override {
     if (utf8_ && !arrow::util::ValidateUTF8(payload)) {

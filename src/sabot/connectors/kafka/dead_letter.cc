@@ -55,7 +55,10 @@ void AppendBytesMember(std::string_view name, std::string_view bytes, std::strin
 class FileHandler : public BadMessageHandler {
  public:
   FileHandler(std::shared_ptr<RejectsFile> file, NodeMetrics* metrics)
-      : file_(std::move(file)), metrics_(metrics) {}
+      : file_(std::move(file)), metrics_(metrics) {
+    // ValidateUTF8 reads tables this fills (once per process).
+    arrow::util::InitializeUTF8();
+  }
 
   Status Reject(const RejectedMessage& message) override {
     line_.assign("{\"topic\":");
