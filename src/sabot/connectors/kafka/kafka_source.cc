@@ -109,7 +109,12 @@ class KafkaSourceReader : public SourceReader {
     const int64_t now = WallClockMillis();
     if (!assigned_ ||
         (config_.partition_discovery_interval_ms > 0 && now >= next_discovery_ms_)) {
-      ARROW_RETURN_NOT_OK(DiscoverPartitions(!assigned_));
+      Status discovered = DiscoverPartitions(!assigned_);
+      // While the cluster is unreachable, periodic discovery gives up until the next
+      // interval: librdkafka reconnects by itself, and the assigned partitions go on
+      // being read once it has. Only the first discovery must succeed.
+      if (assigned_ && discovered.IsIOError()) discovered = Status::OK();
+      ARROW_RETURN_NOT_OK(discovered);
       assigned_ = true;
       next_discovery_ms_ = now + config_.partition_discovery_interval_ms;
     }
@@ -289,6 +294,9 @@ class KafkaSourceReader : public SourceReader {
     if (found.empty() && !initial) return Status::OK();
     std::sort(found.begin(), found.end());
     const int64_t now = WallClockMillis();
+    // Start (and end) offsets of every new partition are resolved before any is added:
+    // a lookup that fails leaves the assignment as it was, for the next round.
+    std::vector<PartitionState> added;
     for (PartitionKey& key : found) {
       PartitionState state;
       state.topic = key.first;
@@ -313,7 +321,11 @@ class KafkaSourceReader : public SourceReader {
         state.end_offset = high;
         state.done = state.next_offset >= high;
       }
-      index_.emplace(key, static_cast<int>(partitions_.size()));
+      added.push_back(std::move(state));
+    }
+    for (PartitionState& state : added) {
+      index_.emplace(PartitionKey{state.topic, state.partition},
+                     static_cast<int>(partitions_.size()));
       partitions_.push_back(std::move(state));
     }
     if (!found.empty()) {
