@@ -330,6 +330,7 @@ class SessionWindowOperator : public KeyedWindowOperator {
     }
     const uint32_t target = *first;
     Session& merged = sessions_[target];
+    const int64_t old_end = merged.end;
     merged.start = std::min(merged.start, t);
     merged.end = std::max(merged.end, end);
     for (auto it = first + 1; it != last; ++it) {
@@ -341,6 +342,15 @@ class SessionWindowOperator : public KeyedWindowOperator {
       pending_free_.push_back(other);
     }
     slots.erase(first + 1, last);
+    // A session extended past the watermark is a new window that has not fired (as
+    // Flink's merged window): it fires when the watermark passes its new end. Its
+    // earlier timers (e.g. a fired session's cleanup) are made stale, so that one
+    // watermark never examines the slot twice.
+    if (merged.end != old_end && static_cast<__int128>(merged.end) - 1 > watermark_) {
+      merged.fired = false;
+      ++generation_[target];
+      Arm(target, merged.end - 1);
+    }
     MarkUpdated(target);
     return target;
   }
