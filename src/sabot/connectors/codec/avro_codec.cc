@@ -17,8 +17,8 @@
 
 #include "sabot/connectors/codec/avro_schema.h"
 #include "sabot/connectors/codec/codec_factories.h"
-#include "sabot/connectors/codec/row_builder.h"
 #include "sabot/connectors/codec/schema_registry.h"
+#include "sabot/connectors/file/batch_assembler.h"
 
 namespace sabot {
 namespace {
@@ -208,8 +208,8 @@ class AvroReader {
 
 // Returns whether every value of writer type `type` converts to a column of `kind`
 // (integers still range-checked per value).
-bool Readable(const AvroSchema& type, CodecColumnKind kind) {
-  const auto is_one_of = [kind](std::initializer_list<CodecColumnKind> kinds) {
+bool Readable(const AvroSchema& type, ColumnKind kind) {
+  const auto is_one_of = [kind](std::initializer_list<ColumnKind> kinds) {
     return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
   };
   switch (type.type) {
@@ -219,29 +219,27 @@ bool Readable(const AvroSchema& type, CodecColumnKind kind) {
       return std::all_of(type.branches.begin(), type.branches.end(),
                          [kind](const auto& branch) { return Readable(*branch, kind); });
     case AvroType::kBoolean:
-      return kind == CodecColumnKind::kBool;
+      return kind == ColumnKind::kBool;
     case AvroType::kInt:
     case AvroType::kLong:
       if (UnitsPerSecond(type.logical_type) > 0) {
-        return is_one_of({CodecColumnKind::kTimestamp, CodecColumnKind::kInt64});
+        return is_one_of({ColumnKind::kTimestamp, ColumnKind::kInt64});
       }
       if (type.logical_type == AvroLogicalType::kDate) {
-        return is_one_of(
-            {CodecColumnKind::kDate32, CodecColumnKind::kInt32, CodecColumnKind::kInt64});
+        return is_one_of({ColumnKind::kDate32, ColumnKind::kInt32, ColumnKind::kInt64});
       }
-      return !is_one_of({CodecColumnKind::kBool, CodecColumnKind::kString,
-                         CodecColumnKind::kLargeString, CodecColumnKind::kBinary,
-                         CodecColumnKind::kLargeBinary});
+      return !is_one_of({ColumnKind::kBool, ColumnKind::kString, ColumnKind::kLargeString,
+                         ColumnKind::kBinary, ColumnKind::kLargeBinary});
     case AvroType::kFloat:
     case AvroType::kDouble:
-      return is_one_of({CodecColumnKind::kFloat, CodecColumnKind::kDouble});
+      return is_one_of({ColumnKind::kFloat, ColumnKind::kDouble});
     case AvroType::kString:
     case AvroType::kBytes:
     case AvroType::kFixed:
-      return is_one_of({CodecColumnKind::kString, CodecColumnKind::kLargeString,
-                        CodecColumnKind::kBinary, CodecColumnKind::kLargeBinary});
+      return is_one_of({ColumnKind::kString, ColumnKind::kLargeString,
+                        ColumnKind::kBinary, ColumnKind::kLargeBinary});
     case AvroType::kEnum:
-      return is_one_of({CodecColumnKind::kString, CodecColumnKind::kLargeString});
+      return is_one_of({ColumnKind::kString, ColumnKind::kLargeString});
     case AvroType::kRecord:
     case AvroType::kArray:
     case AvroType::kMap:
@@ -265,7 +263,7 @@ struct DecodingPlan {
 class AvroDecoder : public Decoder {
  public:
   AvroDecoder(std::unique_ptr<SchemaRegistryClient> registry,
-              std::unique_ptr<RowBuilder> rows)
+              std::unique_ptr<BatchAssembler> rows)
       : registry_(std::move(registry)),
         rows_(std::move(rows)),
         timestamp_units_(TimestampUnitsPerSecond(*rows_->schema())) {}
@@ -463,7 +461,7 @@ class AvroDecoder : public Decoder {
   }
 
   std::unique_ptr<SchemaRegistryClient> registry_;
-  std::unique_ptr<RowBuilder> rows_;
+  std::unique_ptr<BatchAssembler> rows_;
   std::vector<int64_t> timestamp_units_;
   std::unordered_map<uint32_t, std::unique_ptr<DecodingPlan>> plans_;
   // Topics rarely change writer schema: the last plan is checked before the map.
@@ -506,7 +504,7 @@ class AvroEncoder : public Encoder {
  public:
   AvroEncoder(std::unique_ptr<SchemaRegistryClient> registry, std::string subject,
               std::shared_ptr<arrow::Schema> schema, std::string avro_schema,
-              std::vector<CodecColumnKind> kinds)
+              std::vector<ColumnKind> kinds)
       : registry_(std::move(registry)),
         subject_(std::move(subject)),
         schema_(std::move(schema)),
@@ -555,49 +553,49 @@ class AvroEncoder : public Encoder {
   Status AppendValue(int field, const arrow::Array& column, int64_t row,
                      std::string* out) {
     switch (kinds_[field]) {
-      case CodecColumnKind::kBool:
+      case ColumnKind::kBool:
         out->push_back(As<arrow::BooleanArray>(column).Value(row) ? 1 : 0);
         break;
-      case CodecColumnKind::kInt8:
+      case ColumnKind::kInt8:
         AppendLong(As<arrow::Int8Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kInt16:
+      case ColumnKind::kInt16:
         AppendLong(As<arrow::Int16Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kInt32:
+      case ColumnKind::kInt32:
         AppendLong(As<arrow::Int32Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kInt64:
+      case ColumnKind::kInt64:
         AppendLong(As<arrow::Int64Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kUInt8:
+      case ColumnKind::kUInt8:
         AppendLong(As<arrow::UInt8Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kUInt16:
+      case ColumnKind::kUInt16:
         AppendLong(As<arrow::UInt16Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kUInt32:
+      case ColumnKind::kUInt32:
         AppendLong(As<arrow::UInt32Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kFloat:
+      case ColumnKind::kFloat:
         AppendLittleEndian(As<arrow::FloatArray>(column).Value(row), out);
         break;
-      case CodecColumnKind::kDouble:
+      case ColumnKind::kDouble:
         AppendLittleEndian(As<arrow::DoubleArray>(column).Value(row), out);
         break;
-      case CodecColumnKind::kString:
+      case ColumnKind::kString:
         AppendBytes(As<arrow::StringArray>(column).GetView(row), out);
         break;
-      case CodecColumnKind::kLargeString:
+      case ColumnKind::kLargeString:
         AppendBytes(As<arrow::LargeStringArray>(column).GetView(row), out);
         break;
-      case CodecColumnKind::kBinary:
+      case ColumnKind::kBinary:
         AppendBytes(As<arrow::BinaryArray>(column).GetView(row), out);
         break;
-      case CodecColumnKind::kLargeBinary:
+      case ColumnKind::kLargeBinary:
         AppendBytes(As<arrow::LargeBinaryArray>(column).GetView(row), out);
         break;
-      case CodecColumnKind::kTimestamp: {
+      case ColumnKind::kTimestamp: {
         int64_t value = As<arrow::TimestampArray>(column).Value(row);
         // Seconds are written as timestamp-millis (Avro has no seconds type).
         if (timestamp_units_[field] == 1 && __builtin_mul_overflow(value, 1000, &value)) {
@@ -608,10 +606,10 @@ class AvroEncoder : public Encoder {
         AppendLong(value, out);
         break;
       }
-      case CodecColumnKind::kDate32:
+      case ColumnKind::kDate32:
         AppendLong(As<arrow::Date32Array>(column).Value(row), out);
         break;
-      case CodecColumnKind::kUInt64:
+      case ColumnKind::kUInt64:
         // AvroSchemaFromArrow rejects uint64 columns.
         return Status::UnknownError("avro: uint64 column '",
                                     schema_->field(field)->name(),
@@ -624,7 +622,7 @@ class AvroEncoder : public Encoder {
   std::string subject_;
   std::shared_ptr<arrow::Schema> schema_;
   std::string avro_schema_;
-  std::vector<CodecColumnKind> kinds_;
+  std::vector<ColumnKind> kinds_;
   std::vector<int64_t> timestamp_units_;
   // The magic byte and the registered schema id; empty until registered.
   std::string header_;
@@ -646,8 +644,8 @@ Result<std::unique_ptr<Decoder>> MakeAvroDecoder(const CodecConfig& config,
                                                  std::shared_ptr<arrow::Schema> schema,
                                                  int64_t batch_size) {
   ARROW_ASSIGN_OR_RAISE(auto registry, MakeRegistryClient(config));
-  ARROW_ASSIGN_OR_RAISE(auto rows,
-                        RowBuilder::Make(std::move(schema), batch_size, "avro"));
+  ARROW_ASSIGN_OR_RAISE(auto rows, BatchAssembler::MakeForBinaryCodec(
+                                       std::move(schema), batch_size, "avro"));
   return std::make_unique<AvroDecoder>(std::move(registry), std::move(rows));
 }
 
@@ -657,9 +655,9 @@ Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const CodecConfig& config,
     return Status::Invalid("the avro codec needs a subject to register its schema under");
   }
   ARROW_ASSIGN_OR_RAISE(std::string avro_schema, AvroSchemaFromArrow(*schema));
-  std::vector<CodecColumnKind> kinds;
+  std::vector<ColumnKind> kinds;
   for (const auto& field : schema->fields()) {
-    ARROW_ASSIGN_OR_RAISE(CodecColumnKind kind, CodecColumnKindOf(*field, "avro"));
+    ARROW_ASSIGN_OR_RAISE(ColumnKind kind, CodecColumnKindOf(*field, "avro"));
     kinds.push_back(kind);
   }
   ARROW_ASSIGN_OR_RAISE(auto registry, MakeRegistryClient(config));

@@ -90,6 +90,14 @@ TEST(JsonCodecTest, BadMessagesSayWhyAndAppendNothing) {
   EXPECT_EQ(decoder->num_rows(), 0);
 }
 
+TEST(JsonCodecTest, BinaryColumnsAreNotImplemented) {
+  // JSON text cannot carry arbitrary bytes, unlike MessagePack and Avro messages.
+  CodecConfig config;
+  auto decoder =
+      MakeDecoder(config, arrow::schema({arrow::field("hash", arrow::binary())}), 64);
+  EXPECT_TRUE(decoder.status().IsNotImplemented()) << decoder.status().ToString();
+}
+
 TEST(JsonCodecTest, EncodesOneObjectPerRowAndDecodesItBack) {
   auto schema = arrow::schema({arrow::field("id", arrow::int64()),
                                arrow::field("name", arrow::utf8()),

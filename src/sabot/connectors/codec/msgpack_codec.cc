@@ -14,7 +14,7 @@
 #include <arrow/util/checked_cast.h>
 
 #include "sabot/connectors/codec/codec_factories.h"
-#include "sabot/connectors/codec/row_builder.h"
+#include "sabot/connectors/file/batch_assembler.h"
 
 namespace sabot {
 namespace {
@@ -316,7 +316,7 @@ bool DecodeTimestampExtension(std::string_view bytes, int64_t* seconds,
 
 class MessagePackDecoder : public Decoder {
  public:
-  explicit MessagePackDecoder(std::unique_ptr<RowBuilder> rows)
+  explicit MessagePackDecoder(std::unique_ptr<BatchAssembler> rows)
       : rows_(std::move(rows)),
         units_per_second_(TimestampUnitsPerSecond(*rows_->schema())) {
     for (const auto& field : rows_->schema()->fields()) names_.push_back(field->name());
@@ -409,9 +409,7 @@ class MessagePackDecoder : public Decoder {
       shown = std::string(" ") + std::to_string(value.integer);
     } else if (value.kind == Value::kUInt) {
       shown = std::string(" ") + std::to_string(value.unsigned_integer);
-    } else if (value.kind == Value::kStr &&
-               (rows_->kind(field) == CodecColumnKind::kString ||
-                rows_->kind(field) == CodecColumnKind::kLargeString)) {
+    } else if (value.kind == Value::kStr && rows_->is_string(field)) {
       shown = " that is not valid UTF-8";
     } else if (value.kind == Value::kExt) {
       shown = std::string(" of type ") + std::to_string(value.ext_type) + " and " +
@@ -438,7 +436,7 @@ class MessagePackDecoder : public Decoder {
     return rows_->StageInt64(field, count);
   }
 
-  std::unique_ptr<RowBuilder> rows_;
+  std::unique_ptr<BatchAssembler> rows_;
   std::vector<std::string> names_;
   // 0 for columns that are not timestamps.
   std::vector<int64_t> units_per_second_;
@@ -567,8 +565,7 @@ const ArrayType& As(const arrow::Array& array) {
 
 class MessagePackEncoder : public Encoder {
  public:
-  MessagePackEncoder(std::shared_ptr<arrow::Schema> schema,
-                     std::vector<CodecColumnKind> kinds)
+  MessagePackEncoder(std::shared_ptr<arrow::Schema> schema, std::vector<ColumnKind> kinds)
       : schema_(std::move(schema)),
         kinds_(std::move(kinds)),
         units_per_second_(TimestampUnitsPerSecond(*schema_)) {
@@ -605,37 +602,37 @@ class MessagePackEncoder : public Encoder {
  private:
   void WriteValue(int field, const arrow::Array& column, int64_t row, Writer* writer) {
     switch (kinds_[field]) {
-      case CodecColumnKind::kBool:
+      case ColumnKind::kBool:
         return writer->Bool(As<arrow::BooleanArray>(column).Value(row));
-      case CodecColumnKind::kInt8:
+      case ColumnKind::kInt8:
         return writer->Int(As<arrow::Int8Array>(column).Value(row));
-      case CodecColumnKind::kInt16:
+      case ColumnKind::kInt16:
         return writer->Int(As<arrow::Int16Array>(column).Value(row));
-      case CodecColumnKind::kInt32:
+      case ColumnKind::kInt32:
         return writer->Int(As<arrow::Int32Array>(column).Value(row));
-      case CodecColumnKind::kInt64:
+      case ColumnKind::kInt64:
         return writer->Int(As<arrow::Int64Array>(column).Value(row));
-      case CodecColumnKind::kUInt8:
+      case ColumnKind::kUInt8:
         return writer->UInt(As<arrow::UInt8Array>(column).Value(row));
-      case CodecColumnKind::kUInt16:
+      case ColumnKind::kUInt16:
         return writer->UInt(As<arrow::UInt16Array>(column).Value(row));
-      case CodecColumnKind::kUInt32:
+      case ColumnKind::kUInt32:
         return writer->UInt(As<arrow::UInt32Array>(column).Value(row));
-      case CodecColumnKind::kUInt64:
+      case ColumnKind::kUInt64:
         return writer->UInt(As<arrow::UInt64Array>(column).Value(row));
-      case CodecColumnKind::kFloat:
+      case ColumnKind::kFloat:
         return writer->Float(As<arrow::FloatArray>(column).Value(row));
-      case CodecColumnKind::kDouble:
+      case ColumnKind::kDouble:
         return writer->Double(As<arrow::DoubleArray>(column).Value(row));
-      case CodecColumnKind::kString:
+      case ColumnKind::kString:
         return writer->Str(As<arrow::StringArray>(column).GetView(row));
-      case CodecColumnKind::kLargeString:
+      case ColumnKind::kLargeString:
         return writer->Str(As<arrow::LargeStringArray>(column).GetView(row));
-      case CodecColumnKind::kBinary:
+      case ColumnKind::kBinary:
         return writer->Bin(As<arrow::BinaryArray>(column).GetView(row));
-      case CodecColumnKind::kLargeBinary:
+      case ColumnKind::kLargeBinary:
         return writer->Bin(As<arrow::LargeBinaryArray>(column).GetView(row));
-      case CodecColumnKind::kTimestamp: {
+      case ColumnKind::kTimestamp: {
         const int64_t count = As<arrow::TimestampArray>(column).Value(row);
         const int64_t per_second = units_per_second_[field];
         // Floor division: the extension's nanoseconds are never negative.
@@ -648,13 +645,13 @@ class MessagePackEncoder : public Encoder {
         return writer->Timestamp(
             seconds, static_cast<uint32_t>(remainder * (1000000000 / per_second)));
       }
-      case CodecColumnKind::kDate32:
+      case ColumnKind::kDate32:
         return writer->Int(As<arrow::Date32Array>(column).Value(row));
     }
   }
 
   std::shared_ptr<arrow::Schema> schema_;
-  std::vector<CodecColumnKind> kinds_;
+  std::vector<ColumnKind> kinds_;
   // Each column's name, already encoded as a msgpack str.
   std::vector<std::string> keys_;
   // 0 for columns that are not timestamps.
@@ -665,16 +662,16 @@ class MessagePackEncoder : public Encoder {
 
 Result<std::unique_ptr<Decoder>> MakeMessagePackDecoder(
     std::shared_ptr<arrow::Schema> schema, int64_t batch_size) {
-  ARROW_ASSIGN_OR_RAISE(auto rows,
-                        RowBuilder::Make(std::move(schema), batch_size, "msgpack"));
+  ARROW_ASSIGN_OR_RAISE(auto rows, BatchAssembler::MakeForBinaryCodec(
+                                       std::move(schema), batch_size, "msgpack"));
   return std::make_unique<MessagePackDecoder>(std::move(rows));
 }
 
 Result<std::unique_ptr<Encoder>> MakeMessagePackEncoder(
     std::shared_ptr<arrow::Schema> schema) {
-  std::vector<CodecColumnKind> kinds;
+  std::vector<ColumnKind> kinds;
   for (const auto& field : schema->fields()) {
-    ARROW_ASSIGN_OR_RAISE(CodecColumnKind kind, CodecColumnKindOf(*field, "msgpack"));
+    ARROW_ASSIGN_OR_RAISE(ColumnKind kind, CodecColumnKindOf(*field, "msgpack"));
     kinds.push_back(kind);
   }
   return std::make_unique<MessagePackEncoder>(std::move(schema), std::move(kinds));

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include <arrow/array/builder_base.h>
 #include <arrow/array/builder_binary.h>
@@ -49,6 +50,10 @@ std::optional<ColumnKind> KindOf(const arrow::DataType& type) {
       return ColumnKind::kString;
     case arrow::Type::LARGE_STRING:
       return ColumnKind::kLargeString;
+    case arrow::Type::BINARY:
+      return ColumnKind::kBinary;
+    case arrow::Type::LARGE_BINARY:
+      return ColumnKind::kLargeBinary;
     case arrow::Type::TIMESTAMP:
       return ColumnKind::kTimestamp;
     case arrow::Type::DATE32:
@@ -137,18 +142,19 @@ void AppendTo(arrow::ArrayBuilder* builder, bool valid, Value value) {
   }
 }
 
-// Strings check the capacity of their data buffer.
+// Variable-width values check the capacity of their data buffer.
 template <typename BuilderType>
-Status AppendStringTo(arrow::ArrayBuilder* builder, bool valid, std::string_view text) {
+Status AppendBytesTo(arrow::ArrayBuilder* builder, bool valid, std::string_view bytes) {
   auto* typed = static_cast<BuilderType*>(builder);
-  return valid ? typed->Append(text) : typed->AppendNull();
+  return valid ? typed->Append(bytes) : typed->AppendNull();
 }
 
 }  // namespace
 
 Status CheckTextSourceSchema(const arrow::Schema& schema) {
   for (const auto& field : schema.fields()) {
-    if (!KindOf(*field->type())) {
+    const std::optional<ColumnKind> kind = KindOf(*field->type());
+    if (!kind || *kind == ColumnKind::kBinary || *kind == ColumnKind::kLargeBinary) {
       return Status::NotImplemented(
           "the file source cannot read field '", field->name(), "' of type ",
           field->type()->ToString(),
@@ -157,6 +163,43 @@ Status CheckTextSourceSchema(const arrow::Schema& schema) {
     }
   }
   return Status::OK();
+}
+
+Result<ColumnKind> CodecColumnKindOf(const arrow::Field& field, std::string_view codec) {
+  std::optional<ColumnKind> kind = KindOf(*field.type());
+  if (!kind) {
+    return Status::NotImplemented(
+        "the ", codec, " codec does not support field '", field.name(), "' of type ",
+        field.type()->ToString(),
+        "; supported types: bool, int8 to int64, uint8 to uint64, float, double, "
+        "string, large_string, binary, large_binary, timestamp, date32");
+  }
+  return *kind;
+}
+
+std::vector<int64_t> TimestampUnitsPerSecond(const arrow::Schema& schema) {
+  std::vector<int64_t> units;
+  for (const auto& field : schema.fields()) {
+    if (field->type()->id() != arrow::Type::TIMESTAMP) {
+      units.push_back(0);
+      continue;
+    }
+    switch (static_cast<const arrow::TimestampType&>(*field->type()).unit()) {
+      case arrow::TimeUnit::SECOND:
+        units.push_back(1);
+        break;
+      case arrow::TimeUnit::MILLI:
+        units.push_back(1000);
+        break;
+      case arrow::TimeUnit::MICRO:
+        units.push_back(1000000);
+        break;
+      case arrow::TimeUnit::NANO:
+        units.push_back(1000000000);
+        break;
+    }
+  }
+  return units;
 }
 
 bool ParseIntegerText(std::string_view text, int64_t* value) {
@@ -208,17 +251,34 @@ BatchAssembler::~BatchAssembler() = default;
 Result<std::unique_ptr<BatchAssembler>> BatchAssembler::Make(
     std::shared_ptr<arrow::Schema> schema, int64_t batch_size) {
   ARROW_RETURN_NOT_OK(CheckTextSourceSchema(*schema));
-  arrow::util::InitializeUTF8();
   std::vector<ColumnKind> kinds;
+  for (const auto& field : schema->fields()) kinds.push_back(*KindOf(*field->type()));
+  return MakeWithKinds(std::move(schema), std::move(kinds), batch_size);
+}
+
+Result<std::unique_ptr<BatchAssembler>> BatchAssembler::MakeForBinaryCodec(
+    std::shared_ptr<arrow::Schema> schema, int64_t batch_size, std::string_view codec) {
+  std::vector<ColumnKind> kinds;
+  for (const auto& field : schema->fields()) {
+    ARROW_ASSIGN_OR_RAISE(ColumnKind kind, CodecColumnKindOf(*field, codec));
+    kinds.push_back(kind);
+  }
+  return MakeWithKinds(std::move(schema), std::move(kinds), batch_size);
+}
+
+Result<std::unique_ptr<BatchAssembler>> BatchAssembler::MakeWithKinds(
+    std::shared_ptr<arrow::Schema> schema, std::vector<ColumnKind> kinds,
+    int64_t batch_size) {
+  arrow::util::InitializeUTF8();
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders;
   for (const auto& field : schema->fields()) {
-    kinds.push_back(*KindOf(*field->type()));
     ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(field->type()));
     builders.push_back(std::move(builder));
   }
+  // At least one row, so that CommitRow always appends into reserved room.
   std::unique_ptr<BatchAssembler> assembler(
       new BatchAssembler(std::move(schema), std::move(kinds), std::move(builders),
-                         std::min(batch_size, kMaxReservedRows)));
+                         std::clamp<int64_t>(batch_size, 1, kMaxReservedRows)));
   ARROW_RETURN_NOT_OK(assembler->Reserve(assembler->reserve_rows_));
   return assembler;
 }
@@ -232,6 +292,8 @@ Status BatchAssembler::Reserve(int64_t num_rows) {
 void BatchAssembler::BeginRow() {
   for (Cell& cell : cells_) cell.valid = false;
 }
+
+void BatchAssembler::StageNull(int field) { cells_[field].valid = false; }
 
 bool BatchAssembler::StageInt64(int field, int64_t value) {
   Cell& cell = cells_[field];
@@ -265,6 +327,8 @@ bool BatchAssembler::StageInt64(int field, int64_t value) {
     case ColumnKind::kBool:
     case ColumnKind::kString:
     case ColumnKind::kLargeString:
+    case ColumnKind::kBinary:
+    case ColumnKind::kLargeBinary:
       break;
   }
   cell.valid = cell.valid || stored;
@@ -317,15 +381,16 @@ bool BatchAssembler::StageBool(int field, bool value) {
   return true;
 }
 
+bool BatchAssembler::StageUtf8(int field, std::string_view text) {
+  // Input files and producers' messages are not always UTF-8.
+  if (!arrow::util::ValidateUTF8(text)) return false;
+  cells_[field].bytes = text;
+  cells_[field].valid = true;
+  return true;
+}
+
 bool BatchAssembler::StageText(int field, std::string_view text) {
-  Cell& cell = cells_[field];
-  if (is_string(field)) {
-    // Arrow strings must be UTF-8; input files sometimes are not.
-    if (!arrow::util::ValidateUTF8(text)) return false;
-    cell.text = text;
-    cell.valid = true;
-    return true;
-  }
+  if (is_string(field)) return StageUtf8(field, text);
   text = TrimBlanks(text);
   switch (kinds_[field]) {
     case ColumnKind::kInt8:
@@ -370,11 +435,30 @@ bool BatchAssembler::StageText(int field, std::string_view text) {
       }
       return StageInt64(field, days);
     }
+    // String fields were staged above, and the text sources refuse binary columns
+    // (CheckTextSourceSchema).
     case ColumnKind::kString:
     case ColumnKind::kLargeString:
+    case ColumnKind::kBinary:
+    case ColumnKind::kLargeBinary:
       break;
   }
   return false;
+}
+
+bool BatchAssembler::StageBytes(int field, std::string_view bytes) {
+  switch (kinds_[field]) {
+    case ColumnKind::kString:
+    case ColumnKind::kLargeString:
+      return StageUtf8(field, bytes);
+    case ColumnKind::kBinary:
+    case ColumnKind::kLargeBinary:
+      cells_[field].bytes = bytes;
+      cells_[field].valid = true;
+      return true;
+    default:
+      return false;
+  }
 }
 
 Status BatchAssembler::CommitRow() {
@@ -424,11 +508,19 @@ Status BatchAssembler::CommitRow() {
         break;
       case ColumnKind::kString:
         ARROW_RETURN_NOT_OK(
-            AppendStringTo<arrow::StringBuilder>(builder, cell.valid, cell.text));
+            AppendBytesTo<arrow::StringBuilder>(builder, cell.valid, cell.bytes));
         break;
       case ColumnKind::kLargeString:
         ARROW_RETURN_NOT_OK(
-            AppendStringTo<arrow::LargeStringBuilder>(builder, cell.valid, cell.text));
+            AppendBytesTo<arrow::LargeStringBuilder>(builder, cell.valid, cell.bytes));
+        break;
+      case ColumnKind::kBinary:
+        ARROW_RETURN_NOT_OK(
+            AppendBytesTo<arrow::BinaryBuilder>(builder, cell.valid, cell.bytes));
+        break;
+      case ColumnKind::kLargeBinary:
+        ARROW_RETURN_NOT_OK(
+            AppendBytesTo<arrow::LargeBinaryBuilder>(builder, cell.valid, cell.bytes));
         break;
       case ColumnKind::kTimestamp:
         AppendTo<arrow::TimestampBuilder>(builder, cell.valid, cell.integer);

@@ -1,5 +1,6 @@
-// Builds record batches of a fixed schema from parsed text records (JSON lines, CSV).
-// Not thread-safe: each source subtask owns one assembler.
+// Builds record batches of a fixed schema from parsed text records (JSON lines, CSV) and
+// decoded binary messages (MessagePack, Avro). Not thread-safe: each source subtask or
+// decoder owns one assembler.
 #pragma once
 
 #include <cstdint>
@@ -13,13 +14,14 @@
 namespace arrow {
 class ArrayBuilder;
 class DataType;
+class Field;
 class RecordBatch;
 class Schema;
 }  // namespace arrow
 
 namespace sabot {
 
-/// The column types the text sources build, one per supported Arrow type.
+/// The column types BatchAssembler builds, one per supported Arrow type.
 enum class ColumnKind {
   kInt8,
   kInt16,
@@ -34,13 +36,25 @@ enum class ColumnKind {
   kBool,
   kString,
   kLargeString,
+  kBinary,
+  kLargeBinary,
   kTimestamp,
   kDate32,
 };
 
 /// Returns OK when every field of `schema` has a type the text sources can build,
-/// otherwise NotImplemented naming the field.
+/// otherwise NotImplemented naming the field. Binary columns are refused: text cannot
+/// carry arbitrary bytes.
 Status CheckTextSourceSchema(const arrow::Schema& schema);
+
+/// Returns the kind of `field` for the binary codecs (MessagePack, Avro), which build
+/// every ColumnKind, or NotImplemented naming the field, its type and the supported
+/// types; `codec` names the codec in that message.
+Result<ColumnKind> CodecColumnKindOf(const arrow::Field& field, std::string_view codec);
+
+/// Returns, for each field of `schema`, the units per second of its timestamp unit (1 for
+/// seconds to 1e9 for nanoseconds), or 0 when the field is not a timestamp.
+std::vector<int64_t> TimestampUnitsPerSecond(const arrow::Schema& schema);
 
 // The text rules of BatchAssembler::StageText, shared with CSV schema inference so that
 // an inferred type always parses. Surrounding blanks are ignored.
@@ -56,15 +70,20 @@ bool ParseBoolText(std::string_view text, bool* value);
 std::string CannotParseMessage(std::string_view shown, const arrow::DataType& type);
 
 /// Accumulates rows in Arrow builders. A row is staged cell by cell, each cell converted
-/// and checked, and committed only when every cell converted: a bad record never leaves
-/// half a row in the builders, so it can be dropped. Staged text is referenced, not
-/// copied, and must stay valid until CommitRow().
+/// and checked, and committed only when every cell converted: a bad record or message
+/// never leaves half a row in the builders, so it can be dropped. Staged text and bytes
+/// are referenced, not copied, and must stay valid until CommitRow().
 class BatchAssembler {
  public:
   /// Creates builders for `schema` with room for `batch_size` rows (capped so that a
-  /// huge batch size does not reserve memory up front).
+  /// huge batch size does not reserve memory up front). Fails as CheckTextSourceSchema
+  /// does: this is the text sources' assembler.
   static Result<std::unique_ptr<BatchAssembler>> Make(
       std::shared_ptr<arrow::Schema> schema, int64_t batch_size);
+  /// Like Make, for a binary codec's decoder: binary columns are accepted too, and an
+  /// unsupported field fails as CodecColumnKindOf does.
+  static Result<std::unique_ptr<BatchAssembler>> MakeForBinaryCodec(
+      std::shared_ptr<arrow::Schema> schema, int64_t batch_size, std::string_view codec);
   ~BatchAssembler();
 
   const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
@@ -93,6 +112,10 @@ class BatchAssembler {
   /// of the unit, dates as YYYY-MM-DD. String fields keep the text as is if it is valid
   /// UTF-8.
   bool StageText(int field, std::string_view text);
+  /// Bytes go to binary fields as they are and to string fields if they are UTF-8.
+  bool StageBytes(int field, std::string_view bytes);
+  /// Sets a cell back to null (a later value for a repeated key wins, even a null).
+  void StageNull(int field);
 
   /// Appends the staged row to the builders.
   Status CommitRow();
@@ -107,12 +130,18 @@ class BatchAssembler {
     int64_t integer = 0;
     uint64_t unsigned_integer = 0;
     double real = 0;
-    std::string_view text;
+    std::string_view bytes;
   };
 
   BatchAssembler(std::shared_ptr<arrow::Schema> schema, std::vector<ColumnKind> kinds,
                  std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders,
                  int64_t reserve_rows);
+  // Creates the builders once the caller has checked that `kinds` are `schema`'s.
+  static Result<std::unique_ptr<BatchAssembler>> MakeWithKinds(
+      std::shared_ptr<arrow::Schema> schema, std::vector<ColumnKind> kinds,
+      int64_t batch_size);
+  // Stages `text` in a string field if it is valid UTF-8, as Arrow strings must be.
+  bool StageUtf8(int field, std::string_view text);
   // Makes room for `num_rows` more rows in every builder, so that rows up to
   // reserved_rows_ are appended without capacity checks.
   Status Reserve(int64_t num_rows);
