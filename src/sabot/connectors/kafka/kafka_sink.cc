@@ -226,6 +226,18 @@ class KafkaSinkOperator : public Operator {
       ARROW_RETURN_NOT_OK(KafkaStatus(
           rd_kafka_init_transactions(producer->handle.get(), kFlushTimeoutMs),
           "cannot initialize Kafka transactions for " + producer->transactional_id));
+      // A new producer learns the topic's leaders only at librdkafka's next periodic
+      // metadata scan (up to 1 s); a barrier in that second would wait for it in
+      // flush. Asking now costs one round trip.
+      rd_kafka_topic_t* topic =
+          rd_kafka_topic_new(producer->handle.get(), config_.topic.c_str(), nullptr);
+      const rd_kafka_metadata_t* metadata = nullptr;
+      const rd_kafka_resp_err_t error =
+          rd_kafka_metadata(producer->handle.get(), 0, topic, &metadata, kFlushTimeoutMs);
+      if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+      rd_kafka_topic_destroy(topic);
+      ARROW_RETURN_NOT_OK(
+          KafkaStatus(error, "cannot read the metadata of Kafka topic " + config_.topic));
       ARROW_RETURN_NOT_OK(
           KafkaStatus(rd_kafka_begin_transaction(producer->handle.get()),
                       "cannot begin Kafka transaction " + producer->transactional_id));

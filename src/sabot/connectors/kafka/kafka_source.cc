@@ -92,6 +92,10 @@ class KafkaSourceReader : public SourceReader {
         // Bounds what librdkafka prefetches while the task is backpressured and does
         // not poll: fetching pauses once this much is queued.
         {"queued.max.messages.kbytes", "65536"},
+        // librdkafka backs a partition's fetching off for fetch.error.backoff.ms once its
+        // queue holds queued.min.messages (default 100 000); the task drains that much
+        // far sooner and would then wait. The byte limit above bounds memory instead.
+        {"queued.min.messages", "10000000"},
         {"client.id",
          "sabot-" + context_.node_name + "-" + std::to_string(context_.subtask)}};
     // librdkafka needs a group id to read or commit group offsets; without one the
@@ -133,6 +137,8 @@ class KafkaSourceReader : public SourceReader {
       if (count < 0) {
         return KafkaStatus(rd_kafka_last_error(), "cannot read from Kafka");
       }
+      // One clock reading per polled batch stamps the partitions' last activity.
+      batch_clock_ms_ = WallClockMillis();
       Status status;
       for (ssize_t i = 0; i < count; ++i) {
         if (status.ok()) status = Consume(messages_[i]);
@@ -407,7 +413,7 @@ class KafkaSourceReader : public SourceReader {
     // A reassignment can deliver messages fetched before it; positions are the truth.
     if (message->offset < state.next_offset) return Status::OK();
     state.next_offset = message->offset + 1;
-    state.last_message_ms = WallClockMillis();
+    state.last_message_ms = batch_clock_ms_;
     if (config_.bounded && state.next_offset >= state.end_offset) MarkDone(&state);
     const std::string_view value(static_cast<const char*>(message->payload),
                                  message->payload == nullptr ? 0 : message->len);
@@ -549,6 +555,7 @@ class KafkaSourceReader : public SourceReader {
   std::map<std::pair<const void*, int32_t>, int> by_handle_;
   std::map<PartitionKey, int64_t> restored_;
   bool assigned_ = false;
+  int64_t batch_clock_ms_ = 0;
   int64_t next_discovery_ms_ = 0;
 
   bool record_time_watermarks_ = false;
