@@ -27,20 +27,8 @@ using testing::KcatConsume;
 using testing::KcatProduce;
 using testing::UniqueTopic;
 
-class KafkaTest : public ::testing::Test {
+class KafkaTest : public testing::KafkaBrokerTest {
  protected:
-  void SetUp() override {
-    bootstrap_ = KafkaBootstrap();
-    if (bootstrap_.empty()) GTEST_SKIP() << "SABOT_KAFKA_BOOTSTRAP_FILE is not set";
-  }
-
-  std::string NewTopic(const std::string& stem, int partitions) {
-    const std::string topic = UniqueTopic(stem);
-    Status created = CreateTopic(bootstrap_, topic, partitions);
-    EXPECT_TRUE(created.ok()) << created.ToString();
-    return topic;
-  }
-
   KafkaSourceConfig Source(const std::string& topic,
                            std::shared_ptr<arrow::Schema> schema) const {
     KafkaSourceConfig config;
@@ -51,8 +39,6 @@ class KafkaTest : public ::testing::Test {
     config.max_batch_delay_ms = 20;
     return config;
   }
-
-  std::string bootstrap_;
 };
 
 std::shared_ptr<arrow::Schema> RawSchema() {

@@ -159,20 +159,8 @@ KafkaSinkConfig IdSink(const std::string& bootstrap, const std::string& topic) {
   return config;
 }
 
-class KafkaSourceTest : public ::testing::Test {
+class KafkaSourceTest : public testing::KafkaBrokerTest {
  protected:
-  void SetUp() override {
-    bootstrap_ = KafkaBootstrap();
-    if (bootstrap_.empty()) GTEST_SKIP() << "SABOT_KAFKA_BOOTSTRAP_FILE is not set";
-  }
-
-  std::string NewTopic(const std::string& stem, int partitions) {
-    const std::string topic = UniqueTopic(stem);
-    Status created = CreateTopic(bootstrap_, topic, partitions);
-    EXPECT_TRUE(created.ok()) << created.ToString();
-    return topic;
-  }
-
   /// Runs a bounded job reading `config` to the end and returns the ids it read.
   std::multiset<int64_t> ReadBounded(KafkaSourceConfig config) {
     config.bounded = true;
@@ -182,8 +170,6 @@ class KafkaSourceTest : public ::testing::Test {
     EXPECT_TRUE(result.ok()) << result.status().ToString();
     return CollectedIds(*collected);
   }
-
-  std::string bootstrap_;
 };
 
 // A broker of the test's own goes down for a few seconds (controlled shutdown) and

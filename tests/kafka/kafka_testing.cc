@@ -11,6 +11,8 @@
 #include <map>
 #include <sstream>
 
+#include "sabot/testing/pipeline_testing.h"
+
 namespace sabot::testing {
 
 namespace {
@@ -57,18 +59,6 @@ Result<rd_kafka_t*> NewClient(rd_kafka_type_t type, const std::string& bootstrap
     return Status::IOError("cannot create a Kafka client: ", error);
   }
   return client;
-}
-
-std::string ShellQuote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
 }
 
 }  // namespace
@@ -324,6 +314,22 @@ Status PrivateBroker::Restart() {
   }
   bootstrap_ = address;
   return Status::OK();
+}
+
+}  // namespace sabot::testing
+
+namespace sabot::testing {
+
+void KafkaBrokerTest::SetUp() {
+  bootstrap_ = KafkaBootstrap();
+  if (bootstrap_.empty()) GTEST_SKIP() << "SABOT_KAFKA_BOOTSTRAP_FILE is not set";
+}
+
+std::string KafkaBrokerTest::NewTopic(const std::string& stem, int partitions) {
+  const std::string topic = UniqueTopic(stem);
+  Status created = CreateTopic(bootstrap_, topic, partitions);
+  EXPECT_TRUE(created.ok()) << created.ToString();
+  return topic;
 }
 
 }  // namespace sabot::testing

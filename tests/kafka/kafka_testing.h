@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "sabot/common/status.h"
 
 namespace sabot::testing {
@@ -85,6 +87,16 @@ class PrivateBroker {
  private:
   explicit PrivateBroker(std::string directory) : directory_(std::move(directory)) {}
   std::string directory_;
+  std::string bootstrap_;
+};
+
+/// Tests on the shared fixture broker: skipped when there is none; NewTopic() creates
+/// a topic of the test's own.
+class KafkaBrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  std::string NewTopic(const std::string& stem, int partitions);
+
   std::string bootstrap_;
 };
 

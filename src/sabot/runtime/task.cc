@@ -256,15 +256,17 @@ Status Task::RunSource() {
 }
 
 Status Task::ForwardSourceEventTime() {
-  const bool idle = reader->IsIdle();
-  if (idle != source_idle_) {
-    source_idle_ = idle;
-    ARROW_RETURN_NOT_OK(source_output->EmitIdleStatus(idle));
-  }
+  // The watermark goes first: a reader that turns idle has advanced it for the last
+  // time before it stops holding back downstream.
   const int64_t watermark = reader->CurrentWatermark();
   if (watermark > source_watermark_) {
     source_watermark_ = watermark;
     ARROW_RETURN_NOT_OK(source_output->EmitWatermark(watermark));
+  }
+  const bool idle = reader->IsIdle();
+  if (idle != source_idle_) {
+    source_idle_ = idle;
+    ARROW_RETURN_NOT_OK(source_output->EmitIdleStatus(idle));
   }
   return Status::OK();
 }

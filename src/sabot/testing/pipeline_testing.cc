@@ -31,8 +31,6 @@ std::string TempDirectory::Child(const std::string& name) const {
   return path_ + "/" + name;
 }
 
-namespace {
-
 std::string ShellQuote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) {
@@ -44,6 +42,8 @@ std::string ShellQuote(const std::string& text) {
   }
   return quoted + "'";
 }
+
+namespace {
 
 // Sorts all rows by every column, ascending, nulls last.
 Result<std::shared_ptr<arrow::Table>> SortByAllColumns(

@@ -31,6 +31,9 @@ class TempDirectory {
   std::string path_;
 };
 
+/// Returns `text` quoted for /bin/sh (single quotes).
+std::string ShellQuote(const std::string& text);
+
 /// Runs `sql` (one or more statements) in DuckDB with the venv's Python
 /// (tests/reference/duckdb_query.py) and returns the last statement's result.
 Result<std::shared_ptr<arrow::Table>> QueryDuckDb(const std::string& sql);

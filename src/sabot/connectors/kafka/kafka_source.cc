@@ -516,25 +516,35 @@ class KafkaSourceReader : public SourceReader {
   void UpdateWatermark(int64_t now) {
     if (config_.watermark_column.empty()) return;
     int64_t low = kMaxWatermark;
+    int64_t high = kMinWatermark;
     bool any_active = false;
     for (const PartitionState& state : partitions_) {
       if (state.done) continue;
+      const int64_t watermark =
+          state.max_event_time == kMinWatermark
+              ? kMinWatermark
+              : state.max_event_time - config_.max_out_of_orderness_ms - 1;
+      high = std::max(high, watermark);
       if (config_.idle_timeout_ms > 0 &&
           now - state.last_message_ms >= config_.idle_timeout_ms) {
         continue;
       }
       any_active = true;
-      const int64_t watermark =
-          state.max_event_time == kMinWatermark
-              ? kMinWatermark
-              : state.max_event_time - config_.max_out_of_orderness_ms - 1;
       low = std::min(low, watermark);
     }
     // A subtask that owns no partitions (more subtasks than partitions) is idle at
     // once, as in Flink; otherwise only after the idle timeout.
     idle_ = !config_.bounded &&
             (partitions_.empty() || (!any_active && config_.idle_timeout_ms > 0));
-    if (any_active && low > watermark_) watermark_ = low;
+    if (any_active) {
+      if (low > watermark_) watermark_ = low;
+    } else if (idle_ && high > watermark_) {
+      // Every partition is idle: advance to the largest partition watermark, as
+      // Flink's StatusWatermarkValve does when all its inputs are idle. Otherwise what
+      // fires would depend on whether a poll happened to fall between the idle
+      // timeouts of the partitions.
+      watermark_ = high;
+    }
   }
 
   const KafkaSourceConfig config_;
