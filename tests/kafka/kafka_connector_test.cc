@@ -139,7 +139,6 @@ TEST_F(KafkaTest, JsonValuesWithMetadataColumns) {
             "_partition: int32\n_offset: int64\n_timestamp: timestamp[ms]\n"
             "_headers: map<string, binary>");
   std::set<int64_t> ids;
-  std::map<int32_t, std::vector<int64_t>> offsets;
   for (int64_t r = 0; r < table->num_rows(); ++r) {
     auto id = std::static_pointer_cast<arrow::Int64Scalar>(
                   *table->GetColumnByName("id")->GetScalar(r))
@@ -159,7 +158,6 @@ TEST_F(KafkaTest, JsonValuesWithMetadataColumns) {
     EXPECT_EQ(name, std::string("n") + std::to_string(id));
     EXPECT_EQ((*table->GetColumnByName("_topic")->GetScalar(r))->ToString(), topic);
     EXPECT_TRUE((*table->GetColumnByName("_timestamp")->GetScalar(r))->is_valid);
-    offsets[partition].push_back(offset);
   }
   EXPECT_EQ(ids.size(), 100u);
 }
@@ -308,6 +306,22 @@ TEST_F(KafkaTest, IdlePartitionDoesNotHoldBackWindows) {
       EXPECT_EQ(collected->num_rows(), 0);
     }
   }
+}
+
+TEST(KafkaOptionsTest, RecordTimeWatermarksAddTheTimestampColumn) {
+  KafkaSourceConfig config;
+  config.bootstrap_servers = "127.0.0.1:9";
+  config.topics = {"t"};
+  config.schema = EventSchema();
+  config.watermark_column = "_timestamp";
+  auto options = KafkaSourceOptions::Make(config);
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ((*options)->schema()->GetFieldIndex("_timestamp"), 3);
+  StreamEnvironment env;
+  EXPECT_EQ(env.FromKafka(config).time_column(), "_timestamp");
+
+  config.watermark_column = "name";
+  EXPECT_TRUE(KafkaSourceOptions::Make(config).status().IsInvalid());
 }
 
 class NullCollector : public Collector {

@@ -61,6 +61,9 @@ Result<std::shared_ptr<KafkaSourceOptions>> KafkaSourceOptions::Make(
         "the dead-letter policy needs exactly one of dead_letter_topic and "
         "dead_letter_path");
   }
+  // Record-time watermarks make "_timestamp" the stream's event-time column, so the
+  // column must be there for windows downstream.
+  if (config.watermark_column == "_timestamp") config.metadata.timestamp = true;
   arrow::FieldVector fields = config.schema->fields();
   AppendMetadataFields(config.metadata, &fields);
   auto schema = arrow::schema(fields);

@@ -74,7 +74,8 @@ struct KafkaSourceConfig {
   /// as Flink's setBounded(latest)); otherwise read forever.
   bool bounded = false;
   /// Per-partition watermarks from this column (a value column, or "_timestamp" for the
-  /// record timestamp), as WatermarkStrategy::BoundedOutOfOrderness; empty: none.
+  /// record timestamp, which then adds that metadata column), as
+  /// WatermarkStrategy::BoundedOutOfOrderness; empty: none.
   std::string watermark_column;
   int64_t max_out_of_orderness_ms = 0;
   /// A partition without messages for this long (wall clock) stops holding back the

@@ -114,10 +114,11 @@ class KafkaSinkOperator : public Operator {
         per_row && raw_key_
             ? static_cast<const arrow::BinaryArray*>(batch->column(key_indices_[0]).get())
             : nullptr;
+    const arrow::ArrayData* partition_column =
+        per_row && partition_index_ >= 0 ? batch->column_data(partition_index_).get()
+                                         : nullptr;
     const int32_t* partitions =
-        per_row && partition_index_ >= 0
-            ? batch->column_data(partition_index_)->GetValues<int32_t>(1)
-            : nullptr;
+        partition_column != nullptr ? partition_column->GetValues<int32_t>(1) : nullptr;
     for (int64_t i = 0; i < values_.size(); ++i) {
       std::string_view key;
       if (raw_keys != nullptr && raw_keys->IsValid(i)) {
@@ -125,10 +126,9 @@ class KafkaSinkOperator : public Operator {
       } else if (per_row && key_encoder_) {
         key = keys_.message(i);
       }
-      const int32_t partition =
-          partitions != nullptr && batch->column(partition_index_)->IsValid(i)
-              ? partitions[i]
-              : RD_KAFKA_PARTITION_UA;
+      const int32_t partition = partitions != nullptr && partition_column->IsValid(i)
+                                    ? partitions[i]
+                                    : RD_KAFKA_PARTITION_UA;
       ARROW_RETURN_NOT_OK(Produce(key, values_.message(i), partition));
     }
     current_->messages += values_.size();

@@ -346,6 +346,7 @@ class KafkaSourceReader : public SourceReader {
       ARROW_RETURN_NOT_OK(KafkaStatus(rd_kafka_assign(consumer_.get(), list.get()),
                                       "cannot assign Kafka partitions"));
       by_handle_.clear();
+      last_handle_ = {nullptr, -1};
     }
     UpdateWatermark(now);
     return Status::OK();
@@ -397,12 +398,16 @@ class KafkaSourceReader : public SourceReader {
   int PartitionIndex(const rd_kafka_message_t* message) {
     const auto handle =
         std::make_pair(static_cast<const void*>(message->rkt), message->partition);
+    // Fetched messages come in runs of one partition: most need no lookup at all.
+    if (handle == last_handle_) return last_index_;
     auto it = by_handle_.find(handle);
-    if (it != by_handle_.end()) return it->second;
-    auto found = index_.find({rd_kafka_topic_name(message->rkt), message->partition});
-    const int index = found == index_.end() ? -1 : found->second;
-    by_handle_.emplace(handle, index);
-    return index;
+    if (it == by_handle_.end()) {
+      auto found = index_.find({rd_kafka_topic_name(message->rkt), message->partition});
+      it = by_handle_.emplace(handle, found == index_.end() ? -1 : found->second).first;
+    }
+    last_handle_ = handle;
+    last_index_ = it->second;
+    return last_index_;
   }
 
   Status Consume(rd_kafka_message_t* message) {
@@ -563,6 +568,8 @@ class KafkaSourceReader : public SourceReader {
   // (topic handle, partition) -> index into partitions_ (-1: not ours): avoids a
   // string lookup per message.
   std::map<std::pair<const void*, int32_t>, int> by_handle_;
+  std::pair<const void*, int32_t> last_handle_{nullptr, -1};
+  int last_index_ = -1;
   std::map<PartitionKey, int64_t> restored_;
   bool assigned_ = false;
   int64_t batch_clock_ms_ = 0;
