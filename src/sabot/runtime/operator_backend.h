@@ -42,4 +42,30 @@ class OperatorBackend {
   std::vector<SharedStateFile> shared_files_;  // of the last snapshot
 };
 
+/// An operator (Base: Operator or a subclass) whose state lives in `backend_`: the
+/// checkpoint overrides that only forward to it. Its state restores through
+/// RestoreRescaled(), since the backend keeps the entries of this subtask's key groups
+/// whether one snapshot or several come back.
+template <typename Base>
+class OperatorWithBackend : public Base {
+ public:
+  using Base::Base;
+
+  std::vector<SharedStateFile> TakeSharedFiles() override {
+    return backend_.TakeSharedFiles();
+  }
+
+  Status NotifyCheckpointComplete(int64_t checkpoint_id) override {
+    backend_.NotifyCheckpointComplete(checkpoint_id);
+    return Status::OK();
+  }
+
+  Status RestoreState(const std::string& state) override {
+    return this->RestoreRescaled({state});
+  }
+
+ protected:
+  OperatorBackend backend_;
+};
+
 }  // namespace sabot

@@ -38,7 +38,7 @@ struct PendingKeyHash {
   }
 };
 
-class StoredRunningAggregateOperator : public Operator {
+class StoredRunningAggregateOperator : public OperatorWithBackend<Operator> {
  public:
   explicit StoredRunningAggregateOperator(const RunningAggregateOptions& options)
       : options_(options) {}
@@ -119,19 +119,6 @@ class StoredRunningAggregateOperator : public Operator {
     return out;
   }
 
-  std::vector<SharedStateFile> TakeSharedFiles() override {
-    return backend_.TakeSharedFiles();
-  }
-
-  Status NotifyCheckpointComplete(int64_t id) override {
-    backend_.NotifyCheckpointComplete(id);
-    return Status::OK();
-  }
-
-  Status RestoreState(const std::string& state) override {
-    return RestoreRescaled({state});
-  }
-
   // Keeps the pending keys and backend entries of this subtask's key groups.
   Status RestoreRescaled(const std::vector<std::string>& states) override {
     const KeyGroupRange& range = backend_->range();
@@ -202,7 +189,6 @@ class StoredRunningAggregateOperator : public Operator {
   }
 
   const RunningAggregateOptions& options_;
-  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> accumulators_;
   std::unique_ptr<AggregatorSet> work_;

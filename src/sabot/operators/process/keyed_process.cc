@@ -42,7 +42,8 @@ namespace {
 // Timers fired per PopDue() call: bounds the memory of a large backlog of due timers.
 constexpr int64_t kTimerChunk = 1024;
 
-class KeyedProcessOperator : public Operator, public KeyedProcessContext {
+class KeyedProcessOperator : public OperatorWithBackend<Operator>,
+                             public KeyedProcessContext {
  public:
   explicit KeyedProcessOperator(const KeyedProcessOptions& options) : options_(options) {}
 
@@ -84,19 +85,6 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
     ARROW_RETURN_NOT_OK(keys_->Serialize(&out));
     ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
-  }
-
-  std::vector<SharedStateFile> TakeSharedFiles() override {
-    return backend_.TakeSharedFiles();
-  }
-
-  Status NotifyCheckpointComplete(int64_t id) override {
-    backend_.NotifyCheckpointComplete(id);
-    return Status::OK();
-  }
-
-  Status RestoreState(const std::string& state) override {
-    return RestoreRescaled({state});
   }
 
   // Each snapshot's keys of this subtask's key groups get ids here; the backend keeps
@@ -354,7 +342,6 @@ class KeyedProcessOperator : public Operator, public KeyedProcessContext {
   const KeyedProcessOptions& options_;
   std::unique_ptr<KeyTable> keys_;
   std::unique_ptr<KeyedStateKeys> state_keys_;
-  OperatorBackend backend_;
   std::unique_ptr<KeyedProcessFunction> function_;
   // After backend_: destroyed before it.
   DomainTimers event_timers_;

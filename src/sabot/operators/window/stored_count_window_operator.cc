@@ -49,10 +49,10 @@ Result<std::string_view> ReadBytes(std::string_view* in) {
 //            first
 // where bytes is a uint32 length followed by AggregatorSet::SerializeSlot (with the
 // event-time span of the slot's rows).
-class StoredCountWindowOperator : public KeyedWindowOperator {
+class StoredCountWindowOperator : public OperatorWithBackend<KeyedWindowOperator> {
  public:
   explicit StoredCountWindowOperator(const WindowAggregateOptions& options)
-      : KeyedWindowOperator(options) {
+      : OperatorWithBackend(options) {
     const WindowSpec& window = options.window();
     if (window.kind == WindowKind::kCount) {
       size_ = window.count;
@@ -165,19 +165,6 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
     StateCodec<uint8_t>::Append(kStoredCountWindowVersion, &out);
     ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
-  }
-
-  std::vector<SharedStateFile> TakeSharedFiles() override {
-    return backend_.TakeSharedFiles();
-  }
-
-  Status NotifyCheckpointComplete(int64_t id) override {
-    backend_.NotifyCheckpointComplete(id);
-    return Status::OK();
-  }
-
-  Status RestoreState(const std::string& state) override {
-    return RestoreRescaled({state});
   }
 
   // The backend keeps the entries of its key groups from every snapshot.
@@ -355,7 +342,6 @@ class StoredCountWindowOperator : public KeyedWindowOperator {
   int64_t pane_rows_ = 0;
   int64_t panes_per_window_ = 0;
   bool cumulative_ = false;
-  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> entries_;
   std::unique_ptr<AggregatorSet> work_;

@@ -78,10 +78,10 @@ class EntryKeys {
 // batch; a firing window reads the index of its panes one key group at a time, merges
 // the keys' pane accumulators and emits. What stays in memory is the set of panes
 // with data and one batch or key group at a time, so state is bounded by disk.
-class StoredPaneWindowOperator : public KeyedWindowOperator {
+class StoredPaneWindowOperator : public OperatorWithBackend<KeyedWindowOperator> {
  public:
   explicit StoredPaneWindowOperator(const WindowAggregateOptions& options)
-      : KeyedWindowOperator(options),
+      : OperatorWithBackend(options),
         layout_(options.window(), options.config().allowed_lateness_ms) {}
 
   Status Open(const OperatorContext& context) override {
@@ -173,19 +173,6 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
     StateCodec<std::vector<int64_t>>::Append({panes_.begin(), panes_.end()}, &out);
     ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
-  }
-
-  std::vector<SharedStateFile> TakeSharedFiles() override {
-    return backend_.TakeSharedFiles();
-  }
-
-  Status NotifyCheckpointComplete(int64_t id) override {
-    backend_.NotifyCheckpointComplete(id);
-    return Status::OK();
-  }
-
-  Status RestoreState(const std::string& state) override {
-    return RestoreRescaled({state});
   }
 
   // The backend keeps the entries of its key groups from every snapshot. Subtasks
@@ -456,7 +443,6 @@ class StoredPaneWindowOperator : public KeyedWindowOperator {
   PaneLayout::Thresholds thresholds_;
   int64_t next_window_ = kMinWatermark;  // first window start not fired yet
   std::set<int64_t> panes_;              // panes with data
-  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> accumulators_;
   // Per (key group, pane): chunks of that pane's keys, one per batch that added keys,

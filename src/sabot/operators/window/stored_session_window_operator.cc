@@ -64,10 +64,10 @@ Status ParseSessions(std::string_view in, std::vector<Session>* sessions) {
 // in-memory operator does), folds them in vectorized and writes the keys back in one
 // batch; a watermark pops the due timers in chunks and reads, fires or cleans up their
 // keys' sessions. Only one batch or chunk is in memory, so state is bounded by disk.
-class StoredSessionWindowOperator : public KeyedWindowOperator {
+class StoredSessionWindowOperator : public OperatorWithBackend<KeyedWindowOperator> {
  public:
   explicit StoredSessionWindowOperator(const WindowAggregateOptions& options)
-      : KeyedWindowOperator(options),
+      : OperatorWithBackend(options),
         gap_(options.window().gap_ms),
         lateness_(options.config().allowed_lateness_ms) {}
 
@@ -159,19 +159,6 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
     StateCodec<int64_t>::Append(watermark_, &out);
     ARROW_RETURN_NOT_OK(backend_.AppendSnapshot(id, snapshot_for_savepoint(), &out));
     return out;
-  }
-
-  std::vector<SharedStateFile> TakeSharedFiles() override {
-    return backend_.TakeSharedFiles();
-  }
-
-  Status NotifyCheckpointComplete(int64_t id) override {
-    backend_.NotifyCheckpointComplete(id);
-    return Status::OK();
-  }
-
-  Status RestoreState(const std::string& state) override {
-    return RestoreRescaled({state});
   }
 
   // The backend keeps the sessions and timers of its key groups from every snapshot.
@@ -470,7 +457,6 @@ class StoredSessionWindowOperator : public KeyedWindowOperator {
 
   const int64_t gap_;
   const int64_t lateness_;
-  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> sessions_;
   std::unique_ptr<TimerState> timers_;

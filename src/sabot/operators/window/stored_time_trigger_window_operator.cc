@@ -40,10 +40,10 @@ constexpr uint8_t kStoredTimeTriggerVersion = 1;
 // A batch reads the entries of its keys in one MultiGet, folds its rows in vectorized
 // and writes them back in one batch; a firing pops the due timers a chunk at a time and
 // emits the updated keys among them. Only one batch or chunk is in memory at a time.
-class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
+class StoredTimeTriggerWindowOperator : public OperatorWithBackend<KeyedWindowOperator> {
  public:
   explicit StoredTimeTriggerWindowOperator(const WindowAggregateOptions& options)
-      : KeyedWindowOperator(options),
+      : OperatorWithBackend(options),
         trigger_(options.window().trigger),
         event_time_(trigger_.kind == TriggerKind::kEventTime) {}
 
@@ -162,19 +162,6 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
     return out;
   }
 
-  std::vector<SharedStateFile> TakeSharedFiles() override {
-    return backend_.TakeSharedFiles();
-  }
-
-  Status NotifyCheckpointComplete(int64_t id) override {
-    backend_.NotifyCheckpointComplete(id);
-    return Status::OK();
-  }
-
-  Status RestoreState(const std::string& state) override {
-    return RestoreRescaled({state});
-  }
-
   // The backend keeps the entries and timers of its key groups from every snapshot.
   // Subtasks aligned the barrier behind the same watermarks, so min() is the safe
   // merge.
@@ -283,7 +270,6 @@ class StoredTimeTriggerWindowOperator : public KeyedWindowOperator {
   const Trigger trigger_;
   const bool event_time_;
   int64_t next_fire_ = 0;
-  OperatorBackend backend_;
   std::optional<KeyEncoder> encoder_;
   std::unique_ptr<ValueState<std::string>> entries_;
   std::unique_ptr<TimerState> timers_;
