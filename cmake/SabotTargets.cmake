@@ -24,11 +24,29 @@ function(sabot_target_defaults target)
   target_precompile_headers(${target} REUSE_FROM sabot_pch)
 endfunction()
 
+# Executables run with jemalloc as the process allocator. librdkafka allocates every
+# fetched message on its broker thread and the task thread frees it; glibc malloc then
+# takes the broker thread's arena lock for each free, and the two threads spent more
+# CPU in that lock's futex than in decoding (Kafka decode: 0.44 M JSON events per CPU
+# second with glibc, 0.88 M with jemalloc). The library must be linked into the
+# executable itself: only a direct dependency comes before libc in symbol lookup.
+if(SABOT_JEMALLOC)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET GLOBAL jemalloc)
+endif()
+
+function(sabot_executable_defaults target)
+  sabot_target_defaults(${target})
+  if(SABOT_JEMALLOC)
+    target_link_libraries(${target} PRIVATE PkgConfig::JEMALLOC)
+  endif()
+endfunction()
+
 # sabot_add_test(name SOURCES a_test.cc ... [LABELS l])
 function(sabot_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  sabot_target_defaults(${name})
+  sabot_executable_defaults(${name})
   target_link_libraries(${name} PRIVATE sabot sabot_testing GTest::gtest GTest::gtest_main)
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
@@ -39,6 +57,6 @@ endfunction()
 function(sabot_add_benchmark name)
   cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  sabot_target_defaults(${name})
+  sabot_executable_defaults(${name})
   target_link_libraries(${name} PRIVATE sabot benchmark::benchmark benchmark::benchmark_main)
 endfunction()

@@ -5,6 +5,7 @@
 
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
+#include <arrow/util/utf8.h>
 
 #include "sabot/connectors/codec/codec_factories.h"
 #include "sabot/connectors/file/batch_assembler.h"
@@ -22,7 +23,10 @@ class JsonDecoder : public Decoder {
 
   Result<int64_t> Append(std::string_view payload) override {
     if (!parser_.Parse(payload)) return Status::Invalid(parser_.error());
-    if (!stager_.Stage(parser_.members())) return Status::Invalid(stager_.error());
+    // One check of the whole message instead of one per string field.
+    if (!stager_.Stage(parser_.members(), arrow::util::ValidateUTF8(payload))) {
+      return Status::Invalid(stager_.error());
+    }
     ARROW_RETURN_NOT_OK(assembler_->CommitRow());
     return 1;
   }

@@ -90,6 +90,22 @@ TEST(JsonCodecTest, BadMessagesSayWhyAndAppendNothing) {
   EXPECT_EQ(decoder->num_rows(), 0);
 }
 
+// A message with invalid UTF-8 in a string value is refused naming the field; valid
+// multi-byte text and \u escapes (whole code points) are kept.
+TEST(JsonCodecTest, StringsMustBeUtf8) {
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("city", arrow::utf8())});
+  auto decoder = Decoder(CodecKind::kJson, schema);
+  auto status = decoder->Append("{\"id\": 1, \"city\": \"Z\xfcrich\"}").status();
+  EXPECT_TRUE(status.IsInvalid());
+  EXPECT_NE(status.message().find("field 'city'"), std::string::npos) << status.message();
+  ASSERT_EQ(*decoder->Append(R"({"id": 2, "city": "Z\u00fcrich \ud83d\ude00"})"), 1);
+  ASSERT_EQ(*decoder->Append("{\"id\": 3, \"city\": \"Z\xc3\xbcrich\"}"), 1);
+  ExpectBatch(decoder.get(), schema,
+              "[{\"id\": 2, \"city\": \"Z\xc3\xbcrich \xf0\x9f\x98\x80\"},"
+              " {\"id\": 3, \"city\": \"Z\xc3\xbcrich\"}]");
+}
+
 TEST(JsonCodecTest, BinaryColumnsAreNotImplemented) {
   // JSON text cannot carry arbitrary bytes, unlike MessagePack and Avro messages.
   CodecConfig config;

@@ -142,11 +142,24 @@ void AppendTo(arrow::ArrayBuilder* builder, bool valid, Value value) {
   }
 }
 
-// Variable-width values check the capacity of their data buffer.
+// Variable-width values have room for their offset (see BatchAssembler::Reserve) and
+// grow the data buffer only when it is full; ReserveData refuses data beyond the
+// offsets' range, which is checked again here because a grown buffer may exceed it.
 template <typename BuilderType>
 Status AppendBytesTo(arrow::ArrayBuilder* builder, bool valid, std::string_view bytes) {
   auto* typed = static_cast<BuilderType*>(builder);
-  return valid ? typed->Append(bytes) : typed->AppendNull();
+  if (!valid) {
+    typed->UnsafeAppendNull();
+    return Status::OK();
+  }
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  const int64_t needed = typed->value_data_length() + size;
+  if (ARROW_PREDICT_FALSE(needed > typed->value_data_capacity() ||
+                          needed > BuilderType::memory_limit())) {
+    ARROW_RETURN_NOT_OK(typed->ReserveData(size));
+  }
+  typed->UnsafeAppend(bytes);
+  return Status::OK();
 }
 
 }  // namespace

@@ -112,6 +112,11 @@ class BatchAssembler {
   /// of the unit, dates as YYYY-MM-DD. String fields keep the text as is if it is valid
   /// UTF-8.
   bool StageText(int field, std::string_view text);
+  /// Stages text the caller has validated as UTF-8 in a string field.
+  void StageValidUtf8(int field, std::string_view text) {
+    cells_[field].bytes = text;
+    cells_[field].valid = true;
+  }
   /// Bytes go to binary fields as they are and to string fields if they are UTF-8.
   bool StageBytes(int field, std::string_view bytes);
   /// Sets a cell back to null (a later value for a repeated key wins, even a null).

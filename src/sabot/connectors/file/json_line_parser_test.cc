@@ -1,6 +1,12 @@
 #include "sabot/connectors/file/json_line_parser.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <limits>
+#include <random>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -110,6 +116,60 @@ TEST(JsonLineParserTest, ReusesItselfAcrossLines) {
   ASSERT_TRUE(parser.Parse(R"({"x": "a\nb"})")) << parser.error();
   ASSERT_EQ(parser.members().size(), 1u);
   EXPECT_EQ(parser.members()[0].value.text, "a\nb");
+}
+
+// Floating point numbers decode exactly as std::from_chars reads them (the parser takes
+// a shortcut for short mantissas): random mantissas, fractions and exponents around the
+// shortcut's limits of 15 digits and 10^22.
+TEST(JsonLineParserTest, FloatsMatchFromChars) {
+  std::mt19937_64 random(7);
+  JsonLineParser parser;
+  for (int i = 0; i < 200000; ++i) {
+    std::string number = (random() % 4 == 0) ? "-" : "";
+    const int int_digits = 1 + static_cast<int>(random() % 12);
+    number += std::to_string(1 + random() % 9);
+    for (int d = 1; d < int_digits; ++d) number += std::to_string(random() % 10);
+    if (random() % 8 == 0) number = number.front() == '-' ? "-0" : "0";
+    const int fraction_digits = static_cast<int>(random() % 12);
+    if (fraction_digits > 0 || random() % 2 == 0) {
+      number += '.';
+      for (int d = 0; d < std::max(fraction_digits, 1); ++d) {
+        number += std::to_string(random() % 10);
+      }
+    }
+    if (random() % 3 == 0) {
+      number += (random() % 2 == 0) ? "e" : "E-";
+      number += std::to_string(random() % 30);
+    }
+    const std::string line = "{\"x\": " + number + "}";
+    ASSERT_TRUE(parser.Parse(line)) << line << ": " << parser.error();
+    const JsonValue& value = parser.members()[0].value;
+    if (value.type == JsonType::kInteger) continue;
+    ASSERT_EQ(value.type, JsonType::kFloat) << line;
+    double expected = 0;
+    ASSERT_EQ(std::from_chars(number.data(), number.data() + number.size(), expected).ec,
+              std::errc())
+        << number;
+    ASSERT_EQ(value.real, expected) << number;
+    ASSERT_EQ(std::signbit(value.real), std::signbit(expected)) << number;
+  }
+}
+
+// A string's end is found at every position within an eight-byte word, and a quote,
+// backslash or control character at any position is handled.
+TEST(JsonLineParserTest, StringsEndAtEveryPositionOfAWord) {
+  JsonLineParser parser;
+  for (size_t length = 0; length < 20; ++length) {
+    const std::string text(length, 'a');
+    ASSERT_TRUE(parser.Parse("{\"" + text + "\": \"" + text + "\"}")) << parser.error();
+    EXPECT_EQ(parser.members()[0].key, text);
+    EXPECT_EQ(parser.members()[0].value.text, text);
+    const std::string escaped = text + "\\\"" + text;
+    ASSERT_TRUE(parser.Parse("{\"k\": \"" + escaped + "\"}")) << parser.error();
+    EXPECT_EQ(parser.members()[0].value.text, text + "\"" + text);
+    EXPECT_FALSE(parser.Parse("{\"k\": \"" + text + "\t" + text + "\"}"));
+    EXPECT_TRUE(testing::Contains(parser.error(), "control character"));
+  }
 }
 
 }  // namespace

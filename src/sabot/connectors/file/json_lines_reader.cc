@@ -2,6 +2,7 @@
 // BatchAssembler and committed when the whole line converted.
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
+#include <arrow/util/utf8.h>
 
 #include "sabot/connectors/file/bad_records.h"
 #include "sabot/connectors/file/batch_assembler.h"
@@ -84,7 +85,7 @@ class JsonLinesReader : public SourceReader {
       return bad_records_.Reject(lines_.path(), lines_.line_number(), parser_.error(),
                                  line);
     }
-    if (!stager_->Stage(parser_.members())) {
+    if (!stager_->Stage(parser_.members(), arrow::util::ValidateUTF8(line))) {
       return bad_records_.Reject(lines_.path(), lines_.line_number(), stager_->error(),
                                  line);
     }

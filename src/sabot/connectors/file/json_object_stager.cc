@@ -30,6 +30,13 @@ bool SameText(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+inline int JsonObjectStager::FieldIndex(std::string_view key, int expected) const {
+  if (static_cast<size_t>(expected) < names_.size() && SameText(names_[expected], key)) {
+    return expected;
+  }
+  return LookUpField(key);
+}
+
 JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assembler) {
   const arrow::Schema& schema = *assembler_->schema();
   for (int i = 0; i < schema.num_fields(); ++i) {
@@ -42,10 +49,9 @@ JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assem
   }
 }
 
-bool JsonObjectStager::Stage(const std::vector<JsonMember>& members) {
+bool JsonObjectStager::Stage(const std::vector<JsonMember>& members, bool line_is_utf8) {
   assembler_->BeginRow();
-  // Records usually list their keys in one order, so the field after the previous one
-  // is tried before the hash lookup.
+  line_is_utf8_ = line_is_utf8;
   int expected = 0;
   for (const JsonMember& member : members) {
     const int index = FieldIndex(member.key, expected);
@@ -108,10 +114,7 @@ bool JsonObjectStager::StageNested(std::string_view name, const JsonValue& value
   return true;
 }
 
-int JsonObjectStager::FieldIndex(std::string_view key, int expected) const {
-  if (static_cast<size_t>(expected) < names_.size() && SameText(names_[expected], key)) {
-    return expected;
-  }
+int JsonObjectStager::LookUpField(std::string_view key) const {
   auto it = field_index_.find(key);
   return it == field_index_.end() ? -1 : it->second;
 }
@@ -136,6 +139,10 @@ bool JsonObjectStager::StageValue(int index, const JsonValue& value) {
       return to_string ? assembler_->StageText(index, value.text)
                        : assembler_->StageDouble(index, value.real);
     case JsonType::kString:
+      if (to_string && line_is_utf8_) {
+        assembler_->StageValidUtf8(index, value.text);
+        return true;
+      }
       return assembler_->StageText(index, value.text);
     case JsonType::kArray:
     case JsonType::kObject:

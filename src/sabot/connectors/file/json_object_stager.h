@@ -25,7 +25,12 @@ class JsonObjectStager {
   /// fields stay null. Returns false when a value does not convert to its field's type,
   /// with the reason ("field 'x': cannot parse ... as int64") in error(); the row must
   /// then not be committed (BeginRow() of the next row discards it).
-  bool Stage(const std::vector<JsonMember>& members);
+  ///
+  /// `line_is_utf8` says the caller validated the whole parsed line as UTF-8. Strings
+  /// decoded from a valid line are valid too (escapes decode to whole code points), so
+  /// they are then not validated one by one; otherwise each string is, and the error
+  /// names the field that holds the invalid bytes.
+  bool Stage(const std::vector<JsonMember>& members, bool line_is_utf8);
 
   const std::string& error() const { return error_; }
 
@@ -36,7 +41,10 @@ class JsonObjectStager {
     int index;
   };
 
+  // The index of the field named `key`, or -1: the field after the previous member's
+  // (`expected`) is tried first, as records usually list their keys in one order.
   int FieldIndex(std::string_view key, int expected) const;
+  int LookUpField(std::string_view key) const;
   bool StageValue(int index, const JsonValue& value);
   // Stages the members of the object `value` (the member `name`) that `fields` ask for.
   bool StageNested(std::string_view name, const JsonValue& value,
@@ -51,6 +59,8 @@ class JsonObjectStager {
   std::unordered_map<std::string_view, std::vector<NestedField>> nested_;
   // One parser per nesting depth: members refer to their parser's memory.
   std::vector<std::unique_ptr<JsonLineParser>> nested_parsers_;
+  // Set per Stage() call from its `line_is_utf8`.
+  bool line_is_utf8_ = false;
   std::string error_;
 };
 
