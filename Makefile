@@ -48,10 +48,10 @@ bench: build
 	build/bench/pipeline/pipeline_benchmark
 
 format:
-	find src bench examples tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find src bench examples tests python/src -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 format-check:
-	find src bench examples tests -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run --Werror
+	find src bench examples tests python/src -name '*.h' -o -name '*.cc' | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf build build-asan build-tsan

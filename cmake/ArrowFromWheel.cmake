@@ -2,6 +2,10 @@
 # versioned shared libraries (libarrow.so.NNNN) but no CMake package, so the targets
 # are declared here. Binaries get an RPATH to the wheel directory and run without
 # LD_LIBRARY_PATH.
+# scikit-build-core names the interpreter it builds for.
+if(NOT SABOT_PYTHON AND Python_EXECUTABLE)
+  set(SABOT_PYTHON "${Python_EXECUTABLE}")
+endif()
 if(NOT SABOT_PYTHON)
   find_program(SABOT_PYTHON NAMES python3 REQUIRED)
 endif()

@@ -1,6 +1,7 @@
 # Build options, one place, SABOT_ prefix.
 option(SABOT_BUILD_TESTS "Build GoogleTest unit and pipeline tests" ON)
 option(SABOT_BUILD_BENCHMARKS "Build micro and pipeline benchmarks" ON)
+option(SABOT_BUILD_PYTHON "Build the Python extension sabot._sabot (needs nanobind)" ON)
 option(SABOT_BUILD_EXAMPLES "Build the C++ examples (the demo job)" ON)
 option(SABOT_ENABLE_ASAN "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 option(SABOT_ENABLE_TSAN "Build with ThreadSanitizer" OFF)

@@ -12,3 +12,7 @@ if [ ! -f "$stamp" ] || ! cmp -s "$root/requirements.txt" "$stamp"; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/requirements.txt"
   cp "$root/requirements.txt" "$stamp"
 fi
+# The Python package imports from the source tree in the venv: `make build` compiles
+# its extension (sabot._sabot) beside python/sabot. `pip install .` builds a wheel.
+site_packages=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+echo "$root/python" > "$site_packages/sabot-dev.pth"

@@ -1,0 +1,27 @@
+"""Sabot: stream processing with a C++ engine over Apache Arrow batches.
+
+    import sabot as sb
+
+    large = (sb.Stream.from_pylist(rows)
+             .filter(sb.col("amount") > 1000)
+             .select("account", "amount")
+             .to_pylist())
+"""
+
+# pyarrow first: it loads the libarrow the engine links against.
+import pyarrow as _pyarrow  # noqa: F401
+
+from . import _sabot
+from .stream import Expr, KeyedStream, Stream, WindowedStream, col, lit
+from .windows import (AggregateSpec, WindowSpec, avg, count, count_distinct, first, last,
+                      max, mean, min, session, sliding, stddev, stddev_pop, sum, tumbling,
+                      variance, variance_pop)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AggregateSpec", "Expr", "KeyedStream", "Stream", "WindowSpec", "WindowedStream",
+    "avg", "col", "count", "count_distinct", "first", "last", "lit", "max", "mean", "min",
+    "session", "sliding", "stddev", "stddev_pop", "sum", "tumbling", "variance",
+    "variance_pop",
+]

@@ -1,0 +1,305 @@
+"""sb.Stream: the dataflow API. A Stream describes a pipeline; the C++ engine runs it.
+
+Streams are immutable and lazy: each method returns a new Stream, and a terminal call
+(collect, to_pylist, to_file, run) builds the pipeline in a fresh engine environment and
+runs it to the end of its input. Everything written with expressions (filter, select,
+windows, aggregates) runs in C++ on whole Arrow batches; Python callables (map,
+flat_map) receive and return pyarrow RecordBatches, one call per batch.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from . import _sabot
+from ._time import Duration, to_millis
+from .windows import WindowSpec, aggregate_specs
+
+Expr = _sabot.Expr
+col = _sabot.col
+lit = _sabot.lit
+
+_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+            ".parquet": "parquet", ".arrow": "arrow", ".ipc": "arrow", ".feather": "arrow"}
+
+
+class _Node:
+    """One step of a pipeline description: `build(env, inputs)` adds it to an engine
+    environment given the engine handles of its inputs."""
+
+    __slots__ = ("build", "inputs", "parallelism")
+
+    def __init__(self, build: Callable, inputs: Sequence["_Node"] = ()):
+        self.build = build
+        self.inputs = tuple(inputs)
+        self.parallelism: Optional[int] = None
+
+
+def _as_expr(value: Union[Expr, str]) -> Expr:
+    return col(value) if isinstance(value, str) else value
+
+
+def _format_of(path: str, format: Optional[str]) -> str:
+    if format is not None:
+        return format
+    extension = os.path.splitext(path.rstrip("/*"))[1].lower()
+    if extension not in _FORMATS:
+        raise ValueError(f"cannot tell the format of '{path}' from its extension; pass "
+                         f"format= ('jsonl', 'csv', 'parquet' or 'arrow')")
+    return _FORMATS[extension]
+
+
+def _output_schema(function: Callable, input_schema: pa.Schema,
+                   schema: Optional[pa.Schema]) -> Optional[pa.Schema]:
+    """The schema a batch function produces: `schema` when given, else what `function`
+    returns for an empty batch of the input schema, else None (the input schema)."""
+    if schema is not None:
+        return schema
+    try:
+        produced = function(pa.RecordBatch.from_pylist([], schema=input_schema))
+    except Exception:  # noqa: BLE001 - the function may need rows; the engine checks later
+        return None
+    if produced is None:
+        return None
+    if isinstance(produced, (pa.RecordBatch, pa.Table)):
+        return produced.schema
+    if isinstance(produced, (list, tuple)) and produced:
+        return produced[0].schema
+    return None
+
+
+class Stream:
+    """A pipeline of Arrow record batches run by the C++ engine."""
+
+    def __init__(self, node: _Node, parallelism: int = 1):
+        self._node = node
+        self._default_parallelism = parallelism
+
+    # ---- sources -----------------------------------------------------------------
+
+    @classmethod
+    def from_batches(cls, batches: Any, schema: Optional[pa.Schema] = None,
+                     repeat: int = 1) -> "Stream":
+        """Reads Arrow data: a list of pyarrow RecordBatches, or any object implementing
+        the Arrow PyCapsule stream protocol (a pyarrow Table or RecordBatchReader, a
+        polars DataFrame, a DuckDB relation)."""
+        if isinstance(batches, (list, tuple)):
+            if not batches and schema is None:
+                raise ValueError("from_batches([]) needs schema=")
+            data = pa.Table.from_batches(list(batches), schema=schema)
+        else:
+            data = batches
+        return cls(_Node(lambda env, _: env.from_arrow(data, repeat)))
+
+    @classmethod
+    def from_table(cls, table: Any, repeat: int = 1) -> "Stream":
+        """Reads a pyarrow Table (or any Arrow stream: polars, DuckDB)."""
+        return cls.from_batches(table, repeat=repeat)
+
+    @classmethod
+    def from_pylist(cls, rows: Iterable[dict], schema: Optional[pa.Schema] = None) -> "Stream":
+        """Reads a list of dicts; the schema is inferred by pyarrow unless given."""
+        rows = list(rows)
+        if not rows and schema is None:
+            raise ValueError("from_pylist([]) needs schema=")
+        return cls.from_batches(pa.Table.from_pylist(rows, schema=schema))
+
+    from_dicts = from_pylist
+
+    @classmethod
+    def from_file(cls, path: str, format: Optional[str] = None,
+                  schema: Optional[pa.Schema] = None, on_bad_record: str = "fail",
+                  rejects_path: Optional[str] = None, batch_size: int = 64 * 1024) -> "Stream":
+        """Reads JSON lines, CSV, Parquet or Arrow IPC files: a path or a glob. The format
+        comes from the extension unless given; the schema is inferred from the first
+        file unless given. on_bad_record 'fail' stops at a bad record naming file, line
+        and field; 'skip' counts it and writes it to `rejects_path`."""
+        file_format = _format_of(path, format)
+        return cls(_Node(lambda env, _: env.from_files(
+            path, file_format, schema, on_bad_record, rejects_path or "", batch_size)))
+
+    # ---- transformations -----------------------------------------------------------
+
+    def _then(self, build: Callable, *others: "Stream") -> "Stream":
+        inputs = [self._node] + [other._node for other in others]
+        return Stream(_Node(build, inputs), self._default_parallelism)
+
+    def filter(self, predicate: Expr) -> "Stream":
+        """Keeps rows where `predicate` is true (null counts as false)."""
+        if not isinstance(predicate, Expr):
+            raise TypeError("filter() takes an expression such as sb.col('amount') > 1000")
+        return self._then(lambda env, inputs: inputs[0].filter(predicate))
+
+    def select(self, *columns: Union[Expr, str]) -> "Stream":
+        """Computes one column per argument: names or expressions (.alias() names them)."""
+        if len(columns) == 1 and isinstance(columns[0], (list, tuple)):
+            columns = tuple(columns[0])
+        expressions = [_as_expr(c) for c in columns]
+        return self._then(lambda env, inputs: inputs[0].select(expressions))
+
+    def map(self, function: Callable[[pa.RecordBatch], Any],
+            schema: Optional[pa.Schema] = None, name: Optional[str] = None) -> "Stream":
+        """Applies `function` to every batch: it receives a pyarrow RecordBatch and
+        returns one (or a Table). The output schema is `schema`, else what the function
+        returns for an empty batch, else the input schema."""
+        label = name or f"map[{getattr(function, '__name__', 'function')}]"
+
+        def build(env, inputs):
+            upstream = inputs[0]
+            output = _output_schema(function, upstream.schema, schema)
+            return upstream.map(label, function, output)
+        return self._then(build)
+
+    def flat_map(self, function: Callable[[pa.RecordBatch], Any],
+                 schema: Optional[pa.Schema] = None, name: Optional[str] = None) -> "Stream":
+        """Like map, but `function` returns a list of batches (or None for none)."""
+        label = name or f"flat_map[{getattr(function, '__name__', 'function')}]"
+
+        def build(env, inputs):
+            upstream = inputs[0]
+            output = _output_schema(function, upstream.schema, schema)
+            return upstream.flat_map(label, function, output)
+        return self._then(build)
+
+    def union(self, *others: "Stream") -> "Stream":
+        """Merges streams of equal schemas."""
+        return self._then(lambda env, inputs: inputs[0].union(list(inputs[1:])), *others)
+
+    def with_watermark(self, column: str, max_delay: Duration = 0,
+                       idle_timeout: Optional[Duration] = None) -> "Stream":
+        """Declares `column` (int64 milliseconds or a timestamp) as event time, with
+        watermarks `max_delay` behind the largest time seen (bounded out-of-orderness).
+        Windows downstream use this column."""
+        delay = to_millis(max_delay, "max_delay")
+        idle = 0 if idle_timeout is None else to_millis(idle_timeout, "idle_timeout")
+        return self._then(lambda env, inputs: inputs[0].with_watermark(column, delay, idle))
+
+    def key_by(self, *columns: str) -> "KeyedStream":
+        """Partitions rows by the key columns: windows and aggregates are per key."""
+        if len(columns) == 1 and isinstance(columns[0], (list, tuple)):
+            columns = tuple(columns[0])
+        if not columns or not all(isinstance(c, str) for c in columns):
+            raise TypeError("key_by() takes column names, e.g. key_by('account')")
+        keys = list(columns)
+        return KeyedStream(self._then(lambda env, inputs: inputs[0].key_by(keys)))
+
+    def set_parallelism(self, parallelism: int) -> "Stream":
+        """Runs this step with `parallelism` subtasks."""
+        if parallelism < 1:
+            raise ValueError(f"parallelism must be at least 1, got {parallelism}")
+        node = _Node(self._node.build, self._node.inputs)
+        node.parallelism = parallelism
+        return Stream(node, self._default_parallelism)
+
+    # ---- sinks and execution ---------------------------------------------------------
+
+    def collect(self, parallelism: int = 1) -> pa.Table:
+        """Runs the pipeline and returns every row as a pyarrow Table."""
+        env = _environment(parallelism)
+        collected = _build(env, self._node).collect()
+        env.execute()
+        return collected.to_table()
+
+    def to_pylist(self, parallelism: int = 1) -> list:
+        """Runs the pipeline and returns the rows as a list of dicts."""
+        return self.collect(parallelism).to_pylist()
+
+    def to_file(self, path: str, format: Optional[str] = None, exactly_once: bool = False,
+                parallelism: int = 1) -> dict:
+        """Runs the pipeline into files under the directory `path` (subtask i writes
+        part-<i>.<ext>). Returns the job's figures."""
+        file_format = format or "jsonl"
+        env = _environment(parallelism)
+        _build(env, self._node).write_files(path, file_format, exactly_once)
+        return env.execute()
+
+    def run(self, parallelism: int = 1) -> dict:
+        """Runs the pipeline, discarding its output; returns the job's figures
+        (elapsed_seconds, cpu_seconds, metrics per node)."""
+        env = _environment(parallelism)
+        _build(env, self._node).blackhole()
+        return env.execute()
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The schema of this stream's rows (builds the pipeline without running it)."""
+        env = _environment(1)
+        handle = _build(env, self._node)
+        handle.blackhole()
+        env.validate()
+        return handle.schema
+
+
+class KeyedStream:
+    """A stream partitioned by key (Stream.key_by)."""
+
+    def __init__(self, stream: Stream):
+        self._stream = stream
+
+    def window(self, window: WindowSpec) -> "WindowedStream":
+        """Cuts each key's rows into windows: sb.tumbling, sb.sliding, sb.session or
+        sb.count(size)."""
+        if not isinstance(window, WindowSpec):
+            raise TypeError("window() takes sb.tumbling(...), sb.sliding(...), "
+                            "sb.session(...) or sb.count(size)")
+        return WindowedStream(self._stream, window)
+
+    def aggregate(self, *specs, **named) -> Stream:
+        """Running aggregates per key (no window): an upsert stream of the key columns
+        and the aggregates, updated after each batch that changed a key."""
+        aggregates = aggregate_specs(specs, named)
+        return self._stream._then(lambda env, inputs: inputs[0].aggregate(aggregates))
+
+
+class WindowedStream:
+    """A keyed stream cut into windows (KeyedStream.window)."""
+
+    def __init__(self, stream: Stream, window: WindowSpec, lateness_ms: int = 0):
+        self._stream = stream
+        self._window = window
+        self._lateness_ms = lateness_ms
+
+    def allowed_lateness(self, lateness: Duration) -> "WindowedStream":
+        """Keeps windows for `lateness` after they fired; late rows update them and the
+        new result is emitted again."""
+        return WindowedStream(self._stream, self._window, to_millis(lateness, "lateness"))
+
+    def aggregate(self, *specs, **named) -> Stream:
+        """One row per key and window when it fires: key columns, window_start,
+        window_end, then the aggregates. Specs: ``total=sb.sum("amount")``, or the dict
+        form ``{"total": ("amount", "sum")}``."""
+        aggregates = aggregate_specs(specs, named)
+        window = self._window
+        lateness = self._lateness_ms
+
+        def build(env, inputs):
+            windowed = inputs[0].window(window)
+            if lateness:
+                windowed = windowed.allowed_lateness(lateness)
+            return windowed.aggregate(aggregates)
+        return self._stream._then(build)
+
+
+def _environment(parallelism: int) -> "_sabot.Environment":
+    if parallelism < 1:
+        raise ValueError(f"parallelism must be at least 1, got {parallelism}")
+    env = _sabot.Environment()
+    env.set_parallelism(parallelism)
+    return env
+
+
+def _build(env, node: _Node, built: Optional[dict] = None):
+    """Adds `node` and everything upstream to `env` once each; returns its handle."""
+    if built is None:
+        built = {}
+    key = id(node)
+    if key not in built:
+        inputs = [_build(env, upstream, built) for upstream in node.inputs]
+        handle = node.build(env, inputs)
+        if node.parallelism is not None:
+            handle = handle.set_parallelism(node.parallelism)
+        built[key] = handle
+    return built[key]

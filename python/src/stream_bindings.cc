@@ -1,0 +1,388 @@
+// The dataflow API's engine side: the Python package describes a pipeline, and these
+// bindings build it with the C++ StreamEnvironment and run it with the GIL released.
+// Python callables (map, flat_map) run in task threads, which take the GIL once per
+// batch.
+#include <nanobind/stl/chrono.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <arrow/table.h>
+#include "arrow_interop.h"
+#include "bindings.h"
+#include "sabot/api/stream_environment.h"
+#include "sabot/common/time.h"
+
+namespace sabot::python {
+namespace {
+
+// A Python object shared with task threads. The last owner may be a task thread
+// without the GIL, so the reference is dropped under the GIL.
+std::shared_ptr<nb::object> SharePythonObject(nb::object object) {
+  return std::shared_ptr<nb::object>(new nb::object(std::move(object)),
+                                     [](nb::object* o) {
+                                       if (!Py_IsInitialized()) {
+                                         // The interpreter is gone: its objects went with
+                                         // it.
+                                         o->release();
+                                         delete o;
+                                         return;
+                                       }
+                                       nb::gil_scoped_acquire gil;
+                                       delete o;
+                                     });
+}
+
+// The Python error as the engine reports it: type, message and the innermost frames.
+Status PythonErrorStatus(const std::string& what, nb::python_error& error) {
+  return Status::Invalid(what, " raised ", error.what());
+}
+
+Status CheckSchema(const std::string& what, const arrow::RecordBatch& batch,
+                   const arrow::Schema& expected) {
+  if (batch.schema()->Equals(expected, /*check_metadata=*/false)) return Status::OK();
+  return Status::TypeError(what, " returned a batch of schema {",
+                           batch.schema()->ToString(), "} but the stream declared {",
+                           expected.ToString(),
+                           "}; pass schema= with the batches' schema");
+}
+
+MapFunction PythonMap(std::string what, nb::object function,
+                      std::shared_ptr<arrow::Schema> output_schema) {
+  auto shared = SharePythonObject(std::move(function));
+  return [what = std::move(what), shared,
+          output_schema](const std::shared_ptr<arrow::RecordBatch>& batch)
+             -> Result<std::shared_ptr<arrow::RecordBatch>> {
+    nb::gil_scoped_acquire gil;
+    try {
+      nb::object result = (*shared)(ToPyArrowBatch(batch));
+      ARROW_ASSIGN_OR_RAISE(auto out, ImportBatch(result));
+      ARROW_RETURN_NOT_OK(CheckSchema(what, *out, *output_schema));
+      return out;
+    } catch (nb::python_error& error) {
+      return PythonErrorStatus(what, error);
+    } catch (const std::exception& error) {
+      return Status::Invalid(what, ": ", error.what());
+    }
+  };
+}
+
+FlatMapFunction PythonFlatMap(std::string what, nb::object function,
+                              std::shared_ptr<arrow::Schema> output_schema) {
+  auto shared = SharePythonObject(std::move(function));
+  return [what = std::move(what), shared,
+          output_schema](const std::shared_ptr<arrow::RecordBatch>& batch)
+             -> Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> {
+    nb::gil_scoped_acquire gil;
+    try {
+      nb::object result = (*shared)(ToPyArrowBatch(batch));
+      std::vector<std::shared_ptr<arrow::RecordBatch>> out;
+      if (result.is_none()) return out;
+      for (nb::handle item : result) {
+        ARROW_ASSIGN_OR_RAISE(auto produced, ImportBatch(item));
+        ARROW_RETURN_NOT_OK(CheckSchema(what, *produced, *output_schema));
+        out.push_back(std::move(produced));
+      }
+      return out;
+    } catch (nb::python_error& error) {
+      return PythonErrorStatus(what, error);
+    } catch (const std::exception& error) {
+      return Status::Invalid(what, ": ", error.what());
+    }
+  };
+}
+
+std::shared_ptr<arrow::Schema> OptionalSchema(nb::handle schema) {
+  return schema.is_none() ? nullptr : ValueOrThrow(ImportSchema(schema));
+}
+
+std::chrono::milliseconds Millis(int64_t ms) { return std::chrono::milliseconds(ms); }
+
+// Runs the job with the GIL released, checking for Ctrl-C every 100 ms: an interrupt
+// cancels the job, waits for its tasks and raises KeyboardInterrupt.
+nb::dict Execute(const StreamEnvironment& env) {
+  const double cpu_start = ProcessCpuSeconds();
+  const int64_t start = MonotonicNanos();
+  Result<std::shared_ptr<Job>> started;
+  {
+    nb::gil_scoped_release release;
+    started = env.ExecuteAsync();
+  }
+  std::shared_ptr<Job> job = ValueOrThrow(std::move(started));
+  auto waiter = std::async(std::launch::async, [job] { return job->Wait(); });
+  while (true) {
+    std::future_status state;
+    {
+      nb::gil_scoped_release release;
+      state = waiter.wait_for(std::chrono::milliseconds(100));
+    }
+    if (state == std::future_status::ready) break;
+    if (PyErr_CheckSignals() != 0) {
+      job->Cancel();
+      nb::gil_scoped_release release;
+      waiter.wait();
+      nb::gil_scoped_acquire again;
+      throw nb::python_error();
+    }
+  }
+  ThrowIfError(waiter.get());
+  nb::dict result;
+  result["elapsed_seconds"] = (MonotonicNanos() - start) / 1e9;
+  result["cpu_seconds"] = ProcessCpuSeconds() - cpu_start;
+  result["checkpoints_completed"] =
+      job->checkpoints() == nullptr ? 0 : job->checkpoints()->num_completed();
+  nb::list metrics;
+  for (const NodeMetricsSnapshot& node : job->Metrics()) {
+    nb::dict entry;
+    entry["node"] = node.node_name;
+    entry["rows_in"] = node.rows_in;
+    entry["rows_out"] = node.rows_out;
+    entry["rows_rejected"] = node.rows_rejected;
+    metrics.append(entry);
+  }
+  result["metrics"] = metrics;
+  return result;
+}
+
+FileFormat ParseFileFormat(const std::string& format) {
+  if (format == "jsonl" || format == "json") return FileFormat::kJsonLines;
+  if (format == "csv") return FileFormat::kCsv;
+  if (format == "parquet") return FileFormat::kParquet;
+  if (format == "arrow" || format == "ipc") return FileFormat::kArrowIpc;
+  throw nb::value_error(
+      ("unknown file format '" + format + "'; use 'jsonl', 'csv', 'parquet' or 'arrow'")
+          .c_str());
+}
+
+BadRecordPolicy ParseBadRecordPolicy(const std::string& policy) {
+  if (policy == "fail") return BadRecordPolicy::kFail;
+  if (policy == "skip") return BadRecordPolicy::kSkip;
+  throw nb::value_error(
+      ("unknown bad-record policy '" + policy + "'; use 'fail' or 'skip'").c_str());
+}
+
+DataStream FromArrow(StreamEnvironment& env, nb::handle data, int64_t repeat) {
+  auto reader = ValueOrThrow(ImportReader(data));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  {
+    nb::gil_scoped_release release;
+    for (;;) {
+      auto next = reader->Next();
+      if (!next.ok()) {
+        nb::gil_scoped_acquire gil;
+        RaiseStatus(next.status());
+      }
+      if (*next == nullptr) break;
+      batches.push_back(*std::move(next));
+    }
+  }
+  return env.FromBatches(reader->schema(), std::move(batches), repeat);
+}
+
+}  // namespace
+
+void InitializeStreams(nb::module_& module) {
+  nb::class_<WindowSpec>(module, "WindowSpec").def("__repr__", [](const WindowSpec& w) {
+    return "<sabot.WindowSpec " + w.ToString() + ">";
+  });
+  module.def(
+      "tumbling_window",
+      [](int64_t size_ms, int64_t offset_ms) {
+        return Tumbling(Millis(size_ms), Millis(offset_ms));
+      },
+      nb::arg("size_ms"), nb::arg("offset_ms") = 0);
+  module.def(
+      "sliding_window",
+      [](int64_t size_ms, int64_t slide_ms, int64_t offset_ms) {
+        return Sliding(Millis(size_ms), Millis(slide_ms), Millis(offset_ms));
+      },
+      nb::arg("size_ms"), nb::arg("slide_ms"), nb::arg("offset_ms") = 0);
+  module.def(
+      "session_window", [](int64_t gap_ms) { return Session(Millis(gap_ms)); },
+      nb::arg("gap_ms"));
+  module.def("count_window", &CountWindow, nb::arg("size"), nb::arg("slide") = 0);
+
+  nb::class_<AggregateSpec>(module, "AggregateSpec")
+      .def("alias", &AggregateSpec::As, nb::arg("name"))
+      .def_prop_ro("output_name", [](const AggregateSpec& a) { return a.output_name; })
+      .def_prop_ro("column", [](const AggregateSpec& a) { return a.column; })
+      .def("__repr__", [](const AggregateSpec& a) {
+        return "<sabot.AggregateSpec " + a.output_name + ">";
+      });
+  module.def("agg_count", &Count, nb::arg("column") = "");
+  module.def("agg_sum", &Sum, nb::arg("column"));
+  module.def("agg_min", &Min, nb::arg("column"));
+  module.def("agg_max", &Max, nb::arg("column"));
+  module.def("agg_avg", &Avg, nb::arg("column"));
+  module.def("agg_first", &First, nb::arg("column"));
+  module.def("agg_last", &Last, nb::arg("column"));
+  module.def("agg_count_distinct", &CountDistinct, nb::arg("column"));
+  module.def("agg_variance", &Variance, nb::arg("column"));
+  module.def("agg_variance_pop", &VariancePop, nb::arg("column"));
+  module.def("agg_stddev", &Stddev, nb::arg("column"));
+  module.def("agg_stddev_pop", &StddevPop, nb::arg("column"));
+
+  nb::class_<CollectedBatches>(module, "Collected")
+      .def_prop_ro("num_rows", &CollectedBatches::num_rows)
+      .def("to_table", [](const CollectedBatches& collected) {
+        auto table = ValueOrThrow(collected.ToTable());
+        return ToPyArrowTable(table->schema(), collected.batches());
+      });
+
+  nb::class_<DataStream>(module, "DataStream")
+      .def("filter", &DataStream::Filter, nb::arg("predicate"))
+      .def("select", &DataStream::Select, nb::arg("expressions"))
+      .def(
+          "map",
+          [](const DataStream& s, std::string name, nb::object fn, nb::handle schema) {
+            auto output = OptionalSchema(schema);
+            auto expected = output ? output : s.schema();
+            return s.Map(name, PythonMap(name, std::move(fn), expected), output);
+          },
+          nb::arg("name"), nb::arg("function"), nb::arg("schema") = nb::none())
+      .def(
+          "flat_map",
+          [](const DataStream& s, std::string name, nb::object fn, nb::handle schema) {
+            auto output = OptionalSchema(schema);
+            auto expected = output ? output : s.schema();
+            return s.FlatMap(name, PythonFlatMap(name, std::move(fn), expected), output);
+          },
+          nb::arg("name"), nb::arg("function"), nb::arg("schema") = nb::none())
+      .def("union", &DataStream::Union, nb::arg("others"))
+      .def("key_by", &DataStream::KeyBy, nb::arg("columns"))
+      .def("rebalance", &DataStream::Rebalance)
+      .def("broadcast", &DataStream::Broadcast)
+      .def(
+          "with_watermark",
+          [](const DataStream& s, std::string column, int64_t max_delay_ms,
+             int64_t idle_timeout_ms) {
+            auto strategy =
+                WatermarkStrategy::BoundedOutOfOrderness(std::move(column), max_delay_ms);
+            if (idle_timeout_ms > 0) strategy = strategy.WithIdleness(idle_timeout_ms);
+            return s.AssignTimestampsAndWatermarks(strategy);
+          },
+          nb::arg("column"), nb::arg("max_delay_ms") = 0, nb::arg("idle_timeout_ms") = 0)
+      .def(
+          "set_parallelism",
+          [](DataStream s, int parallelism) { return s.SetParallelism(parallelism); },
+          nb::arg("parallelism"))
+      .def(
+          "named", [](DataStream s, std::string name) { return s.Name(std::move(name)); },
+          nb::arg("name"))
+      .def("collect", &DataStream::Collect)
+      .def("print", &DataStream::Print, nb::arg("prefix") = "")
+      .def("blackhole", &DataStream::Blackhole)
+      .def(
+          "write_files",
+          [](const DataStream& s, std::string path, const std::string& format,
+             bool exactly_once) {
+            FileSinkConfig config;
+            config.format = ParseFileFormat(format);
+            config.path = std::move(path);
+            config.exactly_once = exactly_once;
+            return s.WriteFiles(std::move(config));
+          },
+          nb::arg("path"), nb::arg("format") = "jsonl", nb::arg("exactly_once") = false)
+      .def("late_data", &DataStream::LateData)
+      .def_prop_ro("schema",
+                   [](const DataStream& s) -> nb::object {
+                     auto schema = s.schema();
+                     return schema ? ToPyArrowSchema(schema) : nb::none();
+                   })
+      .def_prop_ro("node_name", &DataStream::node_name)
+      .def_prop_ro("time_column", &DataStream::time_column);
+
+  nb::class_<KeyedStream>(module, "KeyedStream")
+      .def("window", &KeyedStream::Window, nb::arg("window"))
+      .def(
+          "aggregate",
+          [](const KeyedStream& k, std::vector<AggregateSpec> specs) {
+            return k.Aggregate(std::move(specs));
+          },
+          nb::arg("aggregates"))
+      .def_prop_ro("key_columns", &KeyedStream::key_columns);
+
+  nb::class_<WindowedStream>(module, "WindowedStream")
+      .def(
+          "allowed_lateness",
+          [](WindowedStream w, int64_t ms) { return w.AllowedLateness(Millis(ms)); },
+          nb::arg("lateness_ms"))
+      .def("side_output_late_data",
+           [](WindowedStream w) { return w.SideOutputLateData(); })
+      .def("aggregate", &WindowedStream::Aggregate, nb::arg("aggregates"));
+
+  nb::class_<StreamEnvironment>(module, "Environment")
+      .def(nb::init<>())
+      .def(
+          "set_parallelism", [](StreamEnvironment& e, int p) { e.SetParallelism(p); },
+          nb::arg("parallelism"))
+      .def(
+          "set_max_parallelism",
+          [](StreamEnvironment& e, int32_t p) { e.SetMaxParallelism(p); },
+          nb::arg("max_parallelism"))
+      .def(
+          "set_channel_capacity",
+          [](StreamEnvironment& e, int c) { e.SetChannelCapacity(c); },
+          nb::arg("capacity"))
+      .def(
+          "enable_checkpointing",
+          [](StreamEnvironment& e, std::string directory, int64_t interval_ms,
+             bool restore, std::string restore_from) {
+            CheckpointConfig config;
+            config.directory = std::move(directory);
+            config.interval_ms = interval_ms;
+            config.restore = restore;
+            config.restore_from = std::move(restore_from);
+            e.EnableCheckpointing(std::move(config));
+          },
+          nb::arg("directory"), nb::arg("interval_ms") = 1000, nb::arg("restore") = false,
+          nb::arg("restore_from") = "")
+      .def(
+          "set_state_backend",
+          [](StreamEnvironment& e, const std::string& kind, std::string directory) {
+            StateBackendConfig config;
+            if (kind == "memory") {
+              config.kind = StateBackendKind::kMemory;
+            } else if (kind == "rocksdb") {
+              config.kind = StateBackendKind::kRocksDb;
+            } else {
+              throw nb::value_error(
+                  ("unknown state backend '" + kind + "'; use 'memory' or 'rocksdb'")
+                      .c_str());
+            }
+            config.directory = std::move(directory);
+            e.SetStateBackend(std::move(config));
+          },
+          nb::arg("kind"), nb::arg("directory") = "")
+      .def("from_arrow", &FromArrow, nb::arg("data"), nb::arg("repeat") = 1)
+      .def(
+          "from_files",
+          [](StreamEnvironment& e, std::string path, const std::string& format,
+             nb::handle schema, const std::string& on_bad_record,
+             std::string rejects_path, int64_t batch_size) {
+            FileSourceConfig config;
+            config.path = std::move(path);
+            config.format = ParseFileFormat(format);
+            config.schema = OptionalSchema(schema);
+            config.on_bad_record = ParseBadRecordPolicy(on_bad_record);
+            config.rejects_path = std::move(rejects_path);
+            config.batch_size = batch_size;
+            return e.FromFiles(std::move(config));
+          },
+          nb::arg("path"), nb::arg("format") = "jsonl", nb::arg("schema") = nb::none(),
+          nb::arg("on_bad_record") = "fail", nb::arg("rejects_path") = "",
+          nb::arg("batch_size") = 64 * 1024)
+      .def("validate",
+           [](const StreamEnvironment& e) { ThrowIfError(e.BuildPlan().status()); })
+      .def("execute", &Execute);
+}
+
+}  // namespace sabot::python
