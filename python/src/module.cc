@@ -29,4 +29,5 @@ NB_MODULE(_sabot, module) {
   py::InitializeArrow(module);
   py::InitializeExpressions(module);
   py::InitializeStreams(module);
+  py::InitializeTopics(module);
 }
