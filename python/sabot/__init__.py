@@ -12,6 +12,10 @@
 import pyarrow as _pyarrow  # noqa: F401
 
 from . import _sabot
+from .agents import Agent, AgentStream
+from .app import App
+from .tables import Table
+from .topics import RecordMetadata, Topic
 from .stream import Expr, KeyedStream, Stream, WindowedStream, col, lit
 from .windows import (AggregateSpec, WindowSpec, avg, count, count_distinct, first, last,
                       max, mean, min, session, sliding, stddev, stddev_pop, sum, tumbling,
@@ -19,7 +23,10 @@ from .windows import (AggregateSpec, WindowSpec, avg, count, count_distinct, fir
 
 __version__ = "0.1.0"
 
+create_app = App
+
 __all__ = [
+    "Agent", "AgentStream", "App", "RecordMetadata", "Table", "Topic", "create_app",
     "AggregateSpec", "Expr", "KeyedStream", "Stream", "WindowSpec", "WindowedStream",
     "avg", "col", "count", "count_distinct", "first", "last", "lit", "max", "mean", "min",
     "session", "sliding", "stddev", "stddev_pop", "sum", "tumbling", "variance",

@@ -1,0 +1,329 @@
+"""Agents: async functions over a topic's stream, run by the worker.
+
+    @app.agent(orders, sink=[alerts])
+    async def check(stream):
+        async for order in stream:
+            if order["amount"] > 1000:
+                yield order
+
+Each agent reads its topic with its own positions, so several agents on one topic each
+see every message. ``concurrency=N`` runs N instances; instance i reads the partitions
+p with p % N == i. A message counts as processed when the agent asks for the next one
+(or, for an agent that raised, when it raised: the message is logged and skipped, as
+Faust does, so one bad message cannot crash-loop the agent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Optional, Sequence
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from .app import App
+    from .topics import Topic
+
+logger = logging.getLogger("sabot.agents")
+
+SUPERVISOR_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
+
+# The message an agent is processing: (topic name, partition, offset, key bytes). Tables
+# place keys in the partition of the message that wrote them.
+current_event: contextvars.ContextVar = contextvars.ContextVar("sabot_current_event",
+                                                               default=None)
+
+
+class AgentStream:
+    """The stream an agent instance iterates: values (``async for v in stream``), pyarrow
+    batches (``stream.batches()``), key/value pairs (``stream.items()``) or lists
+    (``stream.take(n, within=seconds)``)."""
+
+    def __init__(self, topic: "Topic", partitions: Sequence[int], positions: dict,
+                 stopping: asyncio.Event, max_batch: int = 4096):
+        self.topic = topic
+        self.partitions = list(partitions)
+        # Next offset to read per partition; shared with the worker (checkpoints, idleness).
+        self.positions = positions
+        # Next offset to fetch per partition: ahead of `positions` while fetched
+        # messages wait to be processed.
+        self._fetch = {p: positions[p] for p in self.partitions}
+        self._stopping = stopping
+        self._max_batch = max_batch
+        self._turn = 0
+        self.waiting = False
+
+    # ---- reading messages ---------------------------------------------------------
+
+    def _read_available(self) -> Optional[tuple]:
+        """Reads the next batch of messages from one partition with data, round-robin."""
+        log = self.topic._log
+        for _ in range(len(self.partitions)):
+            partition = self.partitions[self._turn % len(self.partitions)]
+            self._turn += 1
+            batch = log.read(partition, self._fetch[partition], self._max_batch)
+            if batch.num_rows:
+                self._fetch[partition] += batch.num_rows
+                return partition, batch
+        return None
+
+    async def _next_messages(self, timeout: Optional[float] = None) -> Optional[tuple]:
+        """Waits for messages; returns (partition, batch), or None when `timeout` passed
+        first. Ends the iteration when the worker stops."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._stopping.is_set():
+                raise StopAsyncIteration
+            if self.partitions:
+                found = self._read_available()
+                if found is not None:
+                    return found
+            remaining = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if remaining <= 0:
+                return None
+            self.waiting = True
+            try:
+                if self.partitions:
+                    await loop.run_in_executor(
+                        None, self.topic._log.wait_for_data, self.partitions,
+                        [self._fetch[p] for p in self.partitions], remaining)
+                else:
+                    await asyncio.sleep(remaining)
+            finally:
+                self.waiting = False
+
+    def _decode_values(self, batch: pa.RecordBatch) -> list:
+        loads = self.topic.value_serializer.loads
+        return [loads(v) for v in batch.column(1).to_pylist()]
+
+    def _decode_keys(self, batch: pa.RecordBatch) -> list:
+        loads = self.topic.key_serializer.loads
+        return [None if k is None else loads(k) for k in batch.column(0).to_pylist()]
+
+    # ---- what agents iterate -------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._values(with_keys=False)
+
+    def items(self) -> AsyncIterator[tuple]:
+        """(key, value) pairs."""
+        return self._values(with_keys=True)
+
+    async def _values(self, with_keys: bool):
+        while True:
+            try:
+                partition, batch = await self._next_messages()
+            except StopAsyncIteration:
+                return
+            values = self._decode_values(batch)
+            keys = self._decode_keys(batch) if with_keys else None
+            raw_keys = batch.column(0).to_pylist()
+            first = batch.column(2)[0].as_py()
+            for i, value in enumerate(values):
+                current_event.set((self.topic.name, partition, first + i, raw_keys[i]))
+                # The previous message is processed once the agent asks for this one.
+                self.positions[partition] = first + i
+                yield (keys[i], value) if with_keys else value
+                self.positions[partition] = first + i + 1
+                if self._stopping.is_set():
+                    return
+
+    async def batches(self) -> AsyncIterator[pa.RecordBatch]:
+        """Whole batches: with the 'arrow' serializer each message's batch as sent;
+        otherwise the decoded values of up to 4096 messages as one batch (of the
+        topic's schema when it has one)."""
+        arrow = self.topic.value_serializer.name == "arrow"
+        while True:
+            try:
+                partition, batch = await self._next_messages()
+            except StopAsyncIteration:
+                return
+            first = batch.column(2)[0].as_py()
+            values = self._decode_values(batch)
+            if arrow:
+                for i, value in enumerate(values):
+                    current_event.set((self.topic.name, partition, first + i, None))
+                    yield value
+                    self.positions[partition] = first + i + 1
+            else:
+                current_event.set((self.topic.name, partition, first, None))
+                yield pa.RecordBatch.from_pylist(values, schema=self.topic.schema)
+                self.positions[partition] = first + len(values)
+            if self._stopping.is_set():
+                return
+
+    async def take(self, max_: int, within: float) -> AsyncIterator[List[Any]]:
+        """Lists of up to `max_` values; a list is handed over when full or `within`
+        seconds after its first value arrived."""
+        if max_ < 1:
+            raise ValueError(f"take(): max_ must be positive, got {max_}")
+        pending: deque = deque()  # (partition, offset, value) read, not handed over
+        stopped = False
+        while not stopped:
+            buffer: list = []
+            started = None
+            while len(buffer) < max_:
+                if not pending:
+                    timeout = None if started is None else started + within - time.monotonic()
+                    if timeout is not None and timeout <= 0:
+                        break
+                    try:
+                        found = await self._next_messages(timeout)
+                    except StopAsyncIteration:
+                        stopped = True
+                        break
+                    if found is None:
+                        break
+                    partition, batch = found
+                    first = batch.column(2)[0].as_py()
+                    for i, value in enumerate(self._decode_values(batch)):
+                        pending.append((partition, first + i, value))
+                buffer.append(pending.popleft())
+                if started is None:
+                    started = time.monotonic()
+            if buffer:
+                current_event.set((self.topic.name, buffer[-1][0], buffer[-1][1], None))
+                yield [value for _, _, value in buffer]
+                for partition, offset, _ in buffer:
+                    self.positions[partition] = offset + 1
+            if self._stopping.is_set():
+                return
+
+
+class Agent:
+    """An agent registered with @app.agent; call ``await agent.send(value)`` to send to
+    its topic."""
+
+    def __init__(self, app: "App", fn: Callable, topic: "Topic", sinks: Sequence[Any],
+                 concurrency: int, name: str, supervisor: str):
+        if not (inspect.isasyncgenfunction(fn) or inspect.iscoroutinefunction(fn)):
+            raise TypeError(f"@app.agent needs an 'async def' function, got {fn!r}")
+        if concurrency < 1:
+            raise ValueError(f"agent '{name}': concurrency must be at least 1, got {concurrency}")
+        if supervisor not in SUPERVISOR_STRATEGIES:
+            raise ValueError(f"agent '{name}': unknown supervisor '{supervisor}'; use one of "
+                             f"{', '.join(SUPERVISOR_STRATEGIES)}")
+        self.app = app
+        self.fn = fn
+        self.topic = topic
+        self.sinks = list(sinks)
+        self.concurrency = concurrency
+        self.name = name
+        self.supervisor = supervisor
+        self.restarts = 0
+        self.processed_positions: dict = {p: 0 for p in range(topic.partitions)}
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.name} topic={self.topic.name} concurrency={self.concurrency}>"
+
+    def __call__(self, stream):
+        return self.fn(stream)
+
+    async def send(self, value: Any = None, key: Any = None, partition: Optional[int] = None):
+        return await self.topic.send(value=value, key=key, partition=partition)
+
+    def partitions_of(self, index: int) -> List[int]:
+        return [p for p in range(self.topic.partitions) if p % self.concurrency == index]
+
+    async def _deliver(self, value: Any) -> None:
+        for sink in self.sinks:
+            if hasattr(sink, "send"):
+                await sink.send(value=value)
+            else:
+                result = sink(value)
+                if inspect.isawaitable(result):
+                    await result
+
+    async def run_instance(self, index: int, stopping: asyncio.Event) -> None:
+        """Runs instance `index` until its stream ends; raises what the agent raised."""
+        stream = AgentStream(self.topic, self.partitions_of(index), self.processed_positions,
+                             stopping)
+        self.app._streams.append(stream)
+        try:
+            result = self.fn(stream)
+            if inspect.isasyncgen(result):
+                async for value in result:
+                    await self._deliver(value)
+            else:
+                await result
+        finally:
+            self.app._streams.remove(stream)
+            event = current_event.get()
+            # A raising agent's message counts as processed (see the module docstring).
+            if event is not None and event[0] == self.topic.name and \
+                    event[1] in stream.partitions:
+                self.processed_positions[event[1]] = max(self.processed_positions[event[1]],
+                                                         event[2] + 1)
+
+
+class Supervisor:
+    """Restarts an agent's crashed instances with exponential backoff (0.1 s doubling
+    to 10 s, reset after a minute without a crash): one_for_one restarts the instance
+    that crashed, one_for_all every instance, rest_for_one it and those after it."""
+
+    def __init__(self, agent: Agent, stopping: asyncio.Event,
+                 min_backoff: float = 0.1, max_backoff: float = 10.0):
+        self.agent = agent
+        self.stopping = stopping
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self._tasks: dict = {}
+        self._backoff = min_backoff
+        self._last_crash = 0.0
+
+    def _start(self, index: int) -> None:
+        task = asyncio.ensure_future(self.agent.run_instance(index, self.stopping))
+        task.set_name(f"{self.agent.name}[{index}]")
+        self._tasks[index] = task
+
+    async def run(self) -> None:
+        for index in range(self.agent.concurrency):
+            self._start(index)
+        while self._tasks and not self.stopping.is_set():
+            done, _ = await asyncio.wait(self._tasks.values(),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                index = next(i for i, t in self._tasks.items() if t is task)
+                del self._tasks[index]
+                if task.cancelled() or task.exception() is None:
+                    continue
+                await self._restart_after_crash(index, task.exception())
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _restart_after_crash(self, index: int, error: BaseException) -> None:
+        agent = self.agent
+        agent.restarts += 1
+        logger.error("agent %s (instance %d of %d) crashed: %s: %s; restarting (%s)",
+                     agent.name, index, agent.concurrency, type(error).__name__, error,
+                     agent.supervisor, exc_info=error)
+        now = time.monotonic()
+        if now - self._last_crash > 60:
+            self._backoff = self.min_backoff
+        self._last_crash = now
+        if agent.supervisor == "one_for_one":
+            restart = [index]
+        elif agent.supervisor == "one_for_all":
+            restart = list(range(agent.concurrency))
+        else:
+            restart = list(range(index, agent.concurrency))
+        for other in restart:
+            task = self._tasks.pop(other, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=self._backoff)
+            return
+        except asyncio.TimeoutError:
+            pass
+        self._backoff = min(self._backoff * 2, self.max_backoff)
+        for other in restart:
+            self._start(other)

@@ -1,0 +1,184 @@
+"""sb.App: topics, agents and tables, run by a worker (``sabot -A module:app worker``
+or ``app.run()``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from .agents import Agent, AgentStream, Supervisor
+from .stream import Stream
+from .tables import Table
+from .topics import Topic, make_topic
+
+logger = logging.getLogger("sabot.app")
+
+
+def _parse_broker(broker: str) -> str:
+    if broker in ("memory://", "memory"):
+        return "memory://"
+    if broker.startswith("kafka://"):
+        raise NotImplementedError(
+            f"broker '{broker}': the App layer runs on 'memory://' in this version; Kafka "
+            f"topics are read and written by the dataflow API (sb.Stream.from_kafka is not "
+            f"bound yet) and by the C++ API (StreamEnvironment::FromKafka)")
+    raise ValueError(f"unknown broker '{broker}'; use 'memory://' or 'kafka://host:port'")
+
+
+def _parse_state(state: str) -> str:
+    if state in ("memory://", "memory"):
+        return "memory://"
+    if state.startswith("rocksdb://"):
+        raise NotImplementedError(
+            f"state '{state}': App tables keep state in memory in this version; use "
+            f"'memory://' (the dataflow API's keyed operators run on RocksDB)")
+    raise ValueError(f"unknown state '{state}'; use 'memory://' or 'rocksdb://PATH'")
+
+
+class App:
+    """An application: ``app = sb.App("fraud")``, then topics, agents and tables."""
+
+    def __init__(self, id: str, broker: str = "memory://", value_serializer: str = "json",
+                 key_serializer: str = "json", state: str = "memory://",
+                 checkpoint_dir: Optional[str] = None, checkpoint_interval: float = 10.0,
+                 default_partitions: int = 1):
+        if not id or not isinstance(id, str):
+            raise ValueError("an App needs an id, e.g. sb.App('fraud-detection')")
+        self.id = id
+        self.broker = _parse_broker(broker)
+        self.state = _parse_state(state)
+        self.value_serializer = value_serializer
+        self.key_serializer = key_serializer
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_interval = checkpoint_interval
+        self.default_partitions = default_partitions
+        self.topics: Dict[str, Topic] = {}
+        self.agents: Dict[str, Agent] = {}
+        self.tables: Dict[str, Table] = {}
+        self._streams: List[AgentStream] = []
+        self._stopping: Optional[asyncio.Event] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def __repr__(self) -> str:
+        return f"<App {self.id} broker={self.broker} agents={len(self.agents)}>"
+
+    # ---- declarations ----------------------------------------------------------------
+
+    def topic(self, name: str, partitions: Optional[int] = None,
+              key_serializer: Optional[str] = None, value_serializer: Optional[str] = None,
+              schema: Optional[pa.Schema] = None) -> Topic:
+        """Declares (or returns the already declared) topic `name`."""
+        if name in self.topics:
+            existing = self.topics[name]
+            if partitions is not None and partitions != existing.partitions:
+                raise ValueError(f"topic '{name}' is declared with {existing.partitions} "
+                                 f"partitions, not {partitions}")
+            return existing
+        topic = make_topic(self, name, partitions or self.default_partitions,
+                           key_serializer, value_serializer, schema)
+        self.topics[name] = topic
+        return topic
+
+    def agent(self, topic: Union[Topic, str], sink: Optional[Sequence[Any]] = None,
+              concurrency: int = 1, name: Optional[str] = None,
+              supervisor_strategy: str = "one_for_one") -> Callable[[Callable], Agent]:
+        """Decorates ``async def f(stream)`` to run over `topic`; every value the
+        function yields goes to each sink (a topic, an agent or a callable)."""
+        if isinstance(topic, str):
+            topic = self.topic(topic)
+
+        def register(fn: Callable) -> Agent:
+            agent_name = name or f"{fn.__module__}.{fn.__qualname__}"
+            if agent_name in self.agents:
+                raise ValueError(f"an agent named '{agent_name}' already exists; pass name=")
+            sinks = [self.topic(s) if isinstance(s, str) else s for s in (sink or [])]
+            agent = Agent(self, fn, topic, sinks, concurrency, agent_name, supervisor_strategy)
+            self.agents[agent_name] = agent
+            return agent
+        return register
+
+    def Table(self, name: str, default: Optional[Callable[[], Any]] = None,  # noqa: N802
+              partitions: Optional[int] = None) -> Table:
+        """Declares a table: dict-like keyed state (see sabot.tables)."""
+        if name in self.tables:
+            raise ValueError(f"a table named '{name}' already exists")
+        table = Table(self, name, default=default, partitions=partitions)
+        self.tables[name] = table
+        return table
+
+    def stream(self, topic: Union[Topic, str], schema: Optional[pa.Schema] = None) -> Stream:
+        """The messages of `topic` so far as a dataflow Stream of decoded values (the
+        topic's schema, `schema`, or one inferred by pyarrow)."""
+        if isinstance(topic, str):
+            topic = self.topics[topic]
+        rows = []
+        for partition, end in enumerate(topic.end_offsets()):
+            batch = topic._log.read(partition, 0, end)
+            loads = topic.value_serializer.loads
+            rows.extend(loads(v) for v in batch.column(1).to_pylist())
+        return Stream.from_pylist(rows, schema=schema or topic.schema)
+
+    # ---- running -----------------------------------------------------------------------
+
+    def run(self, until_idle: bool = False, idle_seconds: float = 0.2) -> None:
+        """Runs the worker in this thread until SIGINT/SIGTERM or stop(); with
+        `until_idle`, until every agent has processed every message of its topic and
+        nothing arrived for `idle_seconds`."""
+        asyncio.run(self.run_async(until_idle=until_idle, idle_seconds=idle_seconds,
+                                   handle_signals=True))
+
+    async def run_async(self, until_idle: bool = False, idle_seconds: float = 0.2,
+                        handle_signals: bool = False) -> None:
+        """The worker as a coroutine (see run)."""
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._loop.add_signal_handler(sig, self.stop)
+        supervisors = [Supervisor(agent, self._stopping) for agent in self.agents.values()]
+        tasks = [asyncio.ensure_future(s.run()) for s in supervisors]
+        watcher = asyncio.ensure_future(self._stop_when_idle(idle_seconds)) if until_idle \
+            else None
+        logger.info("worker of app %s started: %d agents, %d topics, %d tables", self.id,
+                    len(self.agents), len(self.topics), len(self.tables))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    self._loop.remove_signal_handler(sig)
+            logger.info("worker of app %s stopped", self.id)
+
+    def stop(self) -> None:
+        """Stops the worker: agents finish the message at hand and their streams end."""
+        if self._stopping is None or self._stopping.is_set():
+            return
+        self._stopping.set()
+        for topic in self.topics.values():
+            topic._log.wake()
+
+    def _caught_up(self) -> bool:
+        for agent in self.agents.values():
+            ends = agent.topic.end_offsets()
+            if any(agent.processed_positions[p] < end for p, end in enumerate(ends)):
+                return False
+        return all(stream.waiting for stream in self._streams)
+
+    async def _stop_when_idle(self, idle_seconds: float) -> None:
+        quiet_since = None
+        while True:
+            await asyncio.sleep(0.01)
+            if self._caught_up():
+                now = self._loop.time()
+                quiet_since = quiet_since or now
+                if now - quiet_since >= idle_seconds:
+                    self.stop()
+                    return
+            else:
+                quiet_since = None

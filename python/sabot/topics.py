@@ -1,0 +1,113 @@
+"""Topics of an App: named, partitioned message logs. On broker 'memory://' they live in
+the process (sabot._sabot.MemoryTopic); sends serialize keys and values with the topic's
+serializers."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import zlib
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Optional
+
+import pyarrow as pa
+
+from . import _sabot
+from .serializers import Serializer, get_serializer
+
+if TYPE_CHECKING:
+    from .app import App
+
+
+class RecordMetadata(NamedTuple):
+    """Where a sent message went."""
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+
+class Topic:
+    """A topic: ``await topic.send(value=..., key=...)`` or ``topic.send_sync(...)``."""
+
+    def __init__(self, app: "App", name: str, partitions: int,
+                 key_serializer: Serializer, value_serializer: Serializer,
+                 schema: Optional[pa.Schema]):
+        if not name or not isinstance(name, str):
+            raise ValueError("a topic needs a non-empty name")
+        self.app = app
+        self.name = name
+        self.partitions = partitions
+        self.key_serializer = key_serializer
+        self.value_serializer = value_serializer
+        self.schema = schema
+        self._log = _sabot.MemoryTopic.make(name, partitions)
+        self._round_robin = itertools.cycle(range(partitions))
+
+    def __repr__(self) -> str:
+        return f"<Topic {self.name} partitions={self.partitions}>"
+
+    def partition_for(self, key: Optional[bytes]) -> int:
+        """Messages with a key go to crc32(key) mod partitions (the same key, the same
+        partition); messages without one are spread round-robin."""
+        if key is None:
+            return next(self._round_robin)
+        return zlib.crc32(key) % self.partitions
+
+    def _prepare(self, value: Any, key: Any, partition: Optional[int]):
+        key_bytes = None if key is None else self.key_serializer.dumps(key)
+        value_bytes = self.value_serializer.dumps(value)
+        if partition is None:
+            partition = self.partition_for(key_bytes)
+        elif not 0 <= partition < self.partitions:
+            raise ValueError(f"topic '{self.name}' has partitions 0 to "
+                             f"{self.partitions - 1}, not {partition}")
+        return key_bytes, value_bytes, partition
+
+    def send_sync(self, value: Any = None, key: Any = None, partition: Optional[int] = None,
+                  timestamp: Optional[int] = None) -> RecordMetadata:
+        """Appends one message and returns where it went. `timestamp` is in
+        milliseconds since the epoch (default: now)."""
+        key_bytes, value_bytes, partition = self._prepare(value, key, partition)
+        ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+        offset = self._log.append(partition, [key_bytes], [value_bytes], [ts])
+        return RecordMetadata(self.name, partition, offset, ts)
+
+    async def send(self, value: Any = None, key: Any = None, partition: Optional[int] = None,
+                   timestamp: Optional[int] = None) -> RecordMetadata:
+        """Appends one message (see send_sync)."""
+        return self.send_sync(value=value, key=key, partition=partition, timestamp=timestamp)
+
+    def send_many(self, values: Iterable[Any], keys: Optional[Iterable[Any]] = None,
+                  timestamps: Optional[Iterable[int]] = None) -> int:
+        """Appends many messages, grouped per partition into one append each; returns
+        how many were sent."""
+        values = list(values)
+        keys = [None] * len(values) if keys is None else list(keys)
+        now = int(time.time() * 1000)
+        timestamps = [now] * len(values) if timestamps is None else [int(t) for t in timestamps]
+        if not len(keys) == len(values) == len(timestamps):
+            raise ValueError("send_many: values, keys and timestamps differ in length")
+        per_partition: dict = {}
+        for value, key, ts in zip(values, keys, timestamps):
+            key_bytes, value_bytes, partition = self._prepare(value, key, None)
+            group = per_partition.setdefault(partition, ([], [], []))
+            group[0].append(key_bytes)
+            group[1].append(value_bytes)
+            group[2].append(ts)
+        for partition, (k, v, t) in per_partition.items():
+            self._log.append(partition, k, v, t)
+        return len(values)
+
+    def end_offsets(self) -> list:
+        """The next offset of every partition (how many messages each holds)."""
+        return [self._log.end_offset(p) for p in range(self.partitions)]
+
+
+def make_topic(app: "App", name: str, partitions: int, key_serializer: Optional[str],
+               value_serializer: Optional[str], schema: Optional[pa.Schema]) -> Topic:
+    if not isinstance(partitions, int) or partitions < 1:
+        raise ValueError(f"topic '{name}': partitions must be a positive int, got {partitions!r}")
+    return Topic(app, name, partitions,
+                 get_serializer(key_serializer or app.key_serializer, "key_serializer"),
+                 get_serializer(value_serializer or app.value_serializer, "value_serializer"),
+                 schema)
