@@ -60,6 +60,9 @@ class App:
         self.agents: Dict[str, Agent] = {}
         self.tables: Dict[str, Table] = {}
         self._streams: List[AgentStream] = []
+        self._startup_tasks: List[Callable] = []
+        self._timers: List[tuple] = []
+        self._startup_futures: List[asyncio.Future] = []
         self._stopping: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
 
@@ -101,6 +104,41 @@ class App:
             return agent
         return register
 
+    def task(self, fn: Callable) -> Callable:
+        """Decorates ``async def f()`` (or ``f(app)``) to run once when the worker starts,
+        e.g. a producer of an embedded demo."""
+        self._startup_tasks.append(fn)
+        return fn
+
+    def timer(self, interval: float) -> Callable[[Callable], Callable]:
+        """Decorates ``async def f()`` (or ``f(app)``) to run every `interval` seconds
+        while the worker runs."""
+        if interval <= 0:
+            raise ValueError(f"timer interval must be positive, got {interval}")
+
+        def register(fn: Callable) -> Callable:
+            self._timers.append((interval, fn))
+            return fn
+        return register
+
+    async def _call(self, fn: Callable) -> None:
+        import inspect
+        result = fn(self) if len(inspect.signature(fn).parameters) == 1 else fn()
+        if inspect.isawaitable(result):
+            await result
+
+    async def _run_timer(self, interval: float, fn: Callable) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                await self._call(fn)
+            except Exception:  # noqa: BLE001 - a failing timer is logged and runs again
+                logger.exception("timer %s of app %s failed", fn.__name__, self.id)
+
     def Table(self, name: str, default: Optional[Callable[[], Any]] = None,  # noqa: N802
               partitions: Optional[int] = None) -> Table:
         """Declares a table: dict-like keyed state (see sabot.tables)."""
@@ -141,13 +179,25 @@ class App:
                 self._loop.add_signal_handler(sig, self.stop)
         supervisors = [Supervisor(agent, self._stopping) for agent in self.agents.values()]
         tasks = [asyncio.ensure_future(s.run()) for s in supervisors]
+        helpers = [asyncio.ensure_future(self._run_timer(i, fn)) for i, fn in self._timers]
+        self._startup_futures = [asyncio.ensure_future(self._call(fn))
+                                 for fn in self._startup_tasks]
+        helpers += self._startup_futures
         watcher = asyncio.ensure_future(self._stop_when_idle(idle_seconds)) if until_idle \
             else None
         logger.info("worker of app %s started: %d agents, %d topics, %d tables", self.id,
                     len(self.agents), len(self.topics), len(self.tables))
         try:
+            if not tasks:
+                await self._stopping.wait()
             await asyncio.gather(*tasks)
         finally:
+            for helper in helpers:
+                if not helper.done():
+                    helper.cancel()
+            for helper in await asyncio.gather(*helpers, return_exceptions=True):
+                if isinstance(helper, Exception):
+                    logger.error("task of app %s failed: %r", self.id, helper)
             if watcher is not None:
                 watcher.cancel()
             if handle_signals:
@@ -164,6 +214,8 @@ class App:
             topic._log.wake()
 
     def _caught_up(self) -> bool:
+        if not all(future.done() for future in self._startup_futures):
+            return False
         for agent in self.agents.values():
             ends = agent.topic.end_offsets()
             if any(agent.processed_positions[p] < end for p, end in enumerate(ends)):

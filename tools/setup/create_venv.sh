@@ -16,3 +16,10 @@ fi
 # its extension (sabot._sabot) beside python/sabot. `pip install .` builds a wheel.
 site_packages=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "$root/python" > "$site_packages/sabot-dev.pth"
+# The `sabot` command of the development install (a wheel installs its own).
+cat > "$venv/bin/sabot" <<SCRIPT
+#!$venv/bin/python
+from sabot.cli import main
+main()
+SCRIPT
+chmod +x "$venv/bin/sabot"

@@ -1,0 +1,5 @@
+"""python -m sabot: the sabot command."""
+
+from .cli import main
+
+main()
