@@ -5,7 +5,7 @@ BUILD_TYPE  ?= Release
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build demo test test-asan test-tsan bench format format-check clean
+.PHONY: all setup build demo demo-cpp test test-asan test-tsan bench format format-check clean
 
 all: build
 
@@ -23,7 +23,12 @@ endef
 build: setup
 	$(call configure_and_build,build,)
 
+# The fraud-detection app on embedded defaults (no servers); demo-cpp runs the C++
+# generator → filter → JSON lines job.
 demo: build
+	$(PYTHON) examples/fraud_app.py --transactions 200000
+
+demo-cpp: build
 	build/examples/cpp/transactions_demo
 
 test: build
