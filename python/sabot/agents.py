@@ -45,8 +45,11 @@ class AgentStream:
     (``stream.take(n, within=seconds)``)."""
 
     def __init__(self, topic: "Topic", partitions: Sequence[int], positions: dict,
-                 stopping: asyncio.Event, max_batch: int = 4096):
+                 stopping: asyncio.Event, max_batch: int = 4096, gate=None):
         self.topic = topic
+        # The app's checkpoint gate: before handing out a message the stream stops there
+        # while a checkpoint is taken, so that positions and tables are consistent.
+        self._gate = gate
         self.partitions = list(partitions)
         # Next offset to read per partition; shared with the worker (checkpoints, idleness).
         self.positions = positions
@@ -98,6 +101,10 @@ class AgentStream:
             finally:
                 self.waiting = False
 
+    async def _pass_gate(self) -> None:
+        if self._gate is not None and self._gate.closed:
+            await self._gate.wait_open(self)
+
     def _decode_values(self, batch: pa.RecordBatch) -> list:
         loads = self.topic.value_serializer.loads
         return [loads(v) for v in batch.column(1).to_pylist()]
@@ -126,9 +133,10 @@ class AgentStream:
             raw_keys = batch.column(0).to_pylist()
             first = batch.column(2)[0].as_py()
             for i, value in enumerate(values):
-                current_event.set((self.topic.name, partition, first + i, raw_keys[i]))
                 # The previous message is processed once the agent asks for this one.
                 self.positions[partition] = first + i
+                await self._pass_gate()
+                current_event.set((self.topic.name, partition, first + i, raw_keys[i]))
                 yield (keys[i], value) if with_keys else value
                 self.positions[partition] = first + i + 1
                 if self._stopping.is_set():
@@ -148,10 +156,12 @@ class AgentStream:
             values = self._decode_values(batch)
             if arrow:
                 for i, value in enumerate(values):
+                    await self._pass_gate()
                     current_event.set((self.topic.name, partition, first + i, None))
                     yield value
                     self.positions[partition] = first + i + 1
             else:
+                await self._pass_gate()
                 current_event.set((self.topic.name, partition, first, None))
                 yield pa.RecordBatch.from_pylist(values, schema=self.topic.schema)
                 self.positions[partition] = first + len(values)
@@ -188,6 +198,7 @@ class AgentStream:
                 if started is None:
                     started = time.monotonic()
             if buffer:
+                await self._pass_gate()
                 current_event.set((self.topic.name, buffer[-1][0], buffer[-1][1], None))
                 yield [value for _, _, value in buffer]
                 for partition, offset, _ in buffer:
@@ -243,7 +254,7 @@ class Agent:
     async def run_instance(self, index: int, stopping: asyncio.Event) -> None:
         """Runs instance `index` until its stream ends; raises what the agent raised."""
         stream = AgentStream(self.topic, self.partitions_of(index), self.processed_positions,
-                             stopping)
+                             stopping, gate=self.app._gate)
         self.app._streams.append(stream)
         try:
             result = self.fn(stream)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import pyarrow as pa
 
 from .agents import Agent, AgentStream, Supervisor
+from .checkpoints import CheckpointGate, CheckpointStore, restore_tables, snapshot_tables
 from .stream import Stream
 from .tables import Table
 from .topics import Topic, make_topic
@@ -63,6 +64,9 @@ class App:
         self._startup_tasks: List[Callable] = []
         self._timers: List[tuple] = []
         self._startup_futures: List[asyncio.Future] = []
+        self._gate = CheckpointGate()
+        self._store = CheckpointStore(checkpoint_dir) if checkpoint_dir else None
+        self.checkpoints_completed = 0
         self._stopping: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
 
@@ -177,9 +181,12 @@ class App:
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(sig, self.stop)
+        self._restore()
         supervisors = [Supervisor(agent, self._stopping) for agent in self.agents.values()]
         tasks = [asyncio.ensure_future(s.run()) for s in supervisors]
         helpers = [asyncio.ensure_future(self._run_timer(i, fn)) for i, fn in self._timers]
+        if self._store is not None:
+            helpers.append(asyncio.ensure_future(self._checkpoint_periodically()))
         self._startup_futures = [asyncio.ensure_future(self._call(fn))
                                  for fn in self._startup_tasks]
         helpers += self._startup_futures
@@ -198,12 +205,86 @@ class App:
             for helper in await asyncio.gather(*helpers, return_exceptions=True):
                 if isinstance(helper, Exception):
                     logger.error("task of app %s failed: %r", self.id, helper)
+            if self._store is not None:
+                # Every agent has ended: positions and tables agree without the gate.
+                self._write_checkpoint()
             if watcher is not None:
                 watcher.cancel()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     self._loop.remove_signal_handler(sig)
             logger.info("worker of app %s stopped", self.id)
+
+    # ---- checkpoints -------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        if self._store is None:
+            return
+        state = self._store.latest()
+        if state is None:
+            return
+        if state.get("app") != self.id:
+            raise ValueError(f"checkpoint directory {self._store.directory} belongs to app "
+                             f"'{state.get('app')}', not '{self.id}'")
+        for name, positions in state["agents"].items():
+            agent = self.agents.get(name)
+            if agent is None:
+                logger.warning("checkpoint %d has positions of agent %s, which this app no "
+                               "longer has", state["id"], name)
+                continue
+            ends = agent.topic.end_offsets()
+            for partition, position in positions.items():
+                partition = int(partition)
+                if partition >= len(ends) or position > ends[partition]:
+                    raise ValueError(
+                        f"checkpoint {state['id']} in {self._store.directory} resumes agent "
+                        f"{name} at offset {position} of topic {agent.topic.name} partition "
+                        f"{partition}, which ends at "
+                        f"{ends[partition] if partition < len(ends) else 'no such partition'}"
+                        f": memory:// topics do not outlive the process; delete the "
+                        f"checkpoint directory to start afresh")
+                agent.processed_positions[partition] = position
+        restore_tables(self.tables, state["tables"])
+        logger.info("app %s restored checkpoint %d from %s", self.id, state["id"],
+                    self._store.directory)
+
+    def _write_checkpoint(self) -> int:
+        state = {
+            "app": self.id,
+            "agents": {name: {str(p): pos for p, pos in agent.processed_positions.items()}
+                       for name, agent in self.agents.items()},
+            "tables": snapshot_tables(self.tables),
+        }
+        checkpoint_id = self._store.write(state)
+        self.checkpoints_completed += 1
+        return checkpoint_id
+
+    async def checkpoint(self) -> int:
+        """Takes a checkpoint now: holds every agent before its next message, waits until
+        none is between two messages, writes positions and tables, and lets them go on.
+        Returns the checkpoint's id."""
+        if self._store is None:
+            raise ValueError("checkpoints need checkpoint_dir: sb.App(..., checkpoint_dir=PATH)")
+        self._gate.close()
+        try:
+            while not all(stream in self._gate.parked or stream.waiting
+                          for stream in self._streams):
+                await asyncio.sleep(0.001)
+            return self._write_checkpoint()
+        finally:
+            self._gate.open()
+
+    async def _checkpoint_periodically(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.checkpoint_interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                await self.checkpoint()
+            except Exception:  # noqa: BLE001 - logged; the next interval tries again
+                logger.exception("checkpoint of app %s failed", self.id)
 
     def stop(self) -> None:
         """Stops the worker: agents finish the message at hand and their streams end."""
