@@ -53,53 +53,48 @@ class AgentStream:
         self.partitions = list(partitions)
         # Next offset to read per partition; shared with the worker (checkpoints, idleness).
         self.positions = positions
-        # Next offset to fetch per partition: ahead of `positions` while fetched
-        # messages wait to be processed.
+        # Where the reader starts: the positions when the stream opens.
         self._fetch = {p: positions[p] for p in self.partitions}
+        self._reader = None
+        self._runs: deque = deque()
         self._stopping = stopping
         self._max_batch = max_batch
-        self._turn = 0
         self.waiting = False
 
     # ---- reading messages ---------------------------------------------------------
 
-    def _read_available(self) -> Optional[tuple]:
-        """Reads the next batch of messages from one partition with data, round-robin."""
-        log = self.topic._log
-        for _ in range(len(self.partitions)):
-            partition = self.partitions[self._turn % len(self.partitions)]
-            self._turn += 1
-            batch = log.read(partition, self._fetch[partition], self._max_batch)
-            if batch.num_rows:
-                self._fetch[partition] += batch.num_rows
-                return partition, batch
-        return None
-
     async def _next_messages(self, timeout: Optional[float] = None) -> Optional[tuple]:
         """Waits for messages; returns (partition, batch), or None when `timeout` passed
         first. Ends the iteration when the worker stops."""
+        if self._runs:
+            return self._runs.popleft()
+        if self._reader is None:
+            self._reader = self.topic._backend.reader(self.partitions, self._fetch)
         deadline = None if timeout is None else time.monotonic() + timeout
         loop = asyncio.get_running_loop()
-        while True:
+        # What is there already is taken without a thread hop.
+        runs = self._reader.poll(self._max_batch, 0)
+        while not runs:
             if self._stopping.is_set():
                 raise StopAsyncIteration
-            if self.partitions:
-                found = self._read_available()
-                if found is not None:
-                    return found
             remaining = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
             if remaining <= 0:
                 return None
             self.waiting = True
             try:
-                if self.partitions:
-                    await loop.run_in_executor(
-                        None, self.topic._log.wait_for_data, self.partitions,
-                        [self._fetch[p] for p in self.partitions], remaining)
-                else:
-                    await asyncio.sleep(remaining)
+                runs = await loop.run_in_executor(None, self._reader.poll, self._max_batch,
+                                                  remaining)
             finally:
                 self.waiting = False
+        if self._stopping.is_set():
+            raise StopAsyncIteration
+        self._runs.extend(runs[1:])
+        return runs[0]
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     async def _pass_gate(self) -> None:
         if self._gate is not None and self._gate.closed:
@@ -265,6 +260,7 @@ class Agent:
                 await result
         finally:
             self.app._streams.remove(stream)
+            stream.close()
             event = current_event.get()
             # A raising agent's message counts as processed (see the module docstring).
             if event is not None and event[0] == self.topic.name and \

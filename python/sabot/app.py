@@ -10,24 +10,15 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import pyarrow as pa
 
+from . import _sabot
 from .agents import Agent, AgentStream, Supervisor
+from .brokers import parse_broker, read_all
 from .checkpoints import CheckpointGate, CheckpointStore, restore_tables, snapshot_tables
 from .stream import Stream
 from .tables import Table
 from .topics import Topic, make_topic
 
 logger = logging.getLogger("sabot.app")
-
-
-def _parse_broker(broker: str) -> str:
-    if broker in ("memory://", "memory"):
-        return "memory://"
-    if broker.startswith("kafka://"):
-        raise NotImplementedError(
-            f"broker '{broker}': the App layer runs on 'memory://' in this version; Kafka "
-            f"topics are read and written by the dataflow API (sb.Stream.from_kafka is not "
-            f"bound yet) and by the C++ API (StreamEnvironment::FromKafka)")
-    raise ValueError(f"unknown broker '{broker}'; use 'memory://' or 'kafka://host:port'")
 
 
 def _parse_state(state: str) -> str:
@@ -50,7 +41,8 @@ class App:
         if not id or not isinstance(id, str):
             raise ValueError("an App needs an id, e.g. sb.App('fraud-detection')")
         self.id = id
-        self.broker = _parse_broker(broker)
+        self._broker = parse_broker(broker)
+        self.broker = broker
         self.state = _parse_state(state)
         self.value_serializer = value_serializer
         self.key_serializer = key_serializer
@@ -61,6 +53,7 @@ class App:
         self.agents: Dict[str, Agent] = {}
         self.tables: Dict[str, Table] = {}
         self._streams: List[AgentStream] = []
+        self._writer = None
         self._startup_tasks: List[Callable] = []
         self._timers: List[tuple] = []
         self._startup_futures: List[asyncio.Future] = []
@@ -72,6 +65,19 @@ class App:
 
     def __repr__(self) -> str:
         return f"<App {self.id} broker={self.broker} agents={len(self.agents)}>"
+
+    def _kafka_writer(self):
+        """The App's Kafka producer, created on first use."""
+        if self._writer is None:
+            self._writer = _sabot.KafkaMessageWriter.make(self._broker[1])
+        return self._writer
+
+    def set_broker(self, broker: str) -> None:
+        """Changes the broker before any topic is declared (the CLI's -b)."""
+        if any(topic._backend_instance is not None for topic in self.topics.values()):
+            raise ValueError("set the broker before any topic is used")
+        self._broker = parse_broker(broker)
+        self.broker = broker
 
     # ---- declarations ----------------------------------------------------------------
 
@@ -157,11 +163,9 @@ class App:
         topic's schema, `schema`, or one inferred by pyarrow)."""
         if isinstance(topic, str):
             topic = self.topics[topic]
-        rows = []
-        for partition, end in enumerate(topic.end_offsets()):
-            batch = topic._log.read(partition, 0, end)
-            loads = topic.value_serializer.loads
-            rows.extend(loads(v) for v in batch.column(1).to_pylist())
+        loads = topic.value_serializer.loads
+        rows = [loads(v) for batch in read_all(topic._backend, topic.partitions)
+                for v in batch.column(1).to_pylist()]
         return Stream.from_pylist(rows, schema=schema or topic.schema)
 
     # ---- running -----------------------------------------------------------------------
@@ -208,6 +212,8 @@ class App:
             if self._store is not None:
                 # Every agent has ended: positions and tables agree without the gate.
                 self._write_checkpoint()
+            else:
+                self._flush_topics()
             if watcher is not None:
                 watcher.cancel()
             if handle_signals:
@@ -248,7 +254,14 @@ class App:
         logger.info("app %s restored checkpoint %d from %s", self.id, state["id"],
                     self._store.directory)
 
+    def _flush_topics(self) -> None:
+        for topic in self.topics.values():
+            if topic._backend_instance is not None:
+                topic._backend_instance.flush()
+
     def _write_checkpoint(self) -> int:
+        # Values sent before the checkpoint are delivered before it counts.
+        self._flush_topics()
         state = {
             "app": self.id,
             "agents": {name: {str(p): pos for p, pos in agent.processed_positions.items()}
@@ -292,7 +305,7 @@ class App:
             return
         self._stopping.set()
         for topic in self.topics.values():
-            topic._log.wake()
+            topic._backend.wake()
 
     def _caught_up(self) -> bool:
         if not all(future.done() for future in self._startup_futures):
@@ -307,6 +320,9 @@ class App:
         quiet_since = None
         while True:
             await asyncio.sleep(0.01)
+            if self._caught_up():
+                # Sent messages still queued in a producer are not in the topics yet.
+                await self._loop.run_in_executor(None, self._flush_topics)
             if self._caught_up():
                 now = self._loop.time()
                 quiet_since = quiet_since or now

@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("-c", "--concurrency", type=int, default=None,
                         help="instances of every agent (default: as declared)")
     worker.add_argument("-b", "--broker", default=None,
-                        help="broker URL, overriding the app's (memory://)")
+                        help="broker URL, overriding the app's: memory:// or kafka://host:port")
     worker.add_argument("-l", "--loglevel", dest="sub_loglevel", default=None)
     for name, text in (("agents", "list the agents"), ("topics", "list the topics"),
                        ("tables", "list the tables")):
@@ -119,8 +119,10 @@ def run(argv: List[str]) -> int:
     app = load_app(getattr(args, "sub_app", None) or args.app)
     if command == "worker":
         if args.broker:
-            from .app import _parse_broker
-            app.broker = _parse_broker(args.broker)
+            try:
+                app.set_broker(args.broker)
+            except ValueError as error:
+                raise CliError(f"-b {args.broker}: {error}") from None
         if args.concurrency is not None:
             if args.concurrency < 1:
                 raise CliError(f"-c must be at least 1, got {args.concurrency}")

@@ -1,5 +1,5 @@
-"""Topics of an App: named, partitioned message logs. On broker 'memory://' they live in
-the process (sabot._sabot.MemoryTopic); sends serialize keys and values with the topic's
+"""Topics of an App: named, partitioned message logs, in the process ('memory://') or
+in Kafka (see sabot.brokers); sends serialize keys and values with the topic's
 serializers."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Optional
 
 import pyarrow as pa
 
-from . import _sabot
+from .brokers import KafkaBackend, MemoryBackend
 from .serializers import Serializer, get_serializer
 
 if TYPE_CHECKING:
@@ -40,11 +40,22 @@ class Topic:
         self.key_serializer = key_serializer
         self.value_serializer = value_serializer
         self.schema = schema
-        self._log = _sabot.MemoryTopic.make(name, partitions)
+        self._backend_instance = None
         self._round_robin = itertools.cycle(range(partitions))
 
     def __repr__(self) -> str:
         return f"<Topic {self.name} partitions={self.partitions}>"
+
+    @property
+    def _backend(self):
+        """The log behind the topic, made on first use so that the broker can still be
+        changed after the app's module declared its topics (sabot worker -b URL)."""
+        if self._backend_instance is None:
+            kind, hosts = self.app._broker
+            self._backend_instance = (
+                KafkaBackend(hosts, self.name, self.partitions, self.app._kafka_writer)
+                if kind == "kafka" else MemoryBackend(self.name, self.partitions))
+        return self._backend_instance
 
     def partition_for(self, key: Optional[bytes]) -> int:
         """Messages with a key go to crc32(key) mod partitions (the same key, the same
@@ -69,12 +80,19 @@ class Topic:
         milliseconds since the epoch (default: now)."""
         key_bytes, value_bytes, partition = self._prepare(value, key, partition)
         ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
-        offset = self._log.append(partition, [key_bytes], [value_bytes], [ts])
+        offset = self._backend.append(partition, [key_bytes], [value_bytes], [ts])
         return RecordMetadata(self.name, partition, offset, ts)
 
     async def send(self, value: Any = None, key: Any = None, partition: Optional[int] = None,
                    timestamp: Optional[int] = None) -> RecordMetadata:
-        """Appends one message (see send_sync)."""
+        """Appends one message. On Kafka the message is queued and delivered in the
+        background (offset -1 in the result); checkpoints and the worker's stop wait
+        for delivery. On memory:// it is appended at once."""
+        if isinstance(self._backend, KafkaBackend):
+            key_bytes, value_bytes, partition = self._prepare(value, key, partition)
+            ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+            self._backend.produce(partition, key_bytes, value_bytes, ts)
+            return RecordMetadata(self.name, partition, -1, ts)
         return self.send_sync(value=value, key=key, partition=partition, timestamp=timestamp)
 
     def send_many(self, values: Iterable[Any], keys: Optional[Iterable[Any]] = None,
@@ -95,12 +113,12 @@ class Topic:
             group[1].append(value_bytes)
             group[2].append(ts)
         for partition, (k, v, t) in per_partition.items():
-            self._log.append(partition, k, v, t)
+            self._backend.append(partition, k, v, t)
         return len(values)
 
     def end_offsets(self) -> list:
         """The next offset of every partition (how many messages each holds)."""
-        return [self._log.end_offset(p) for p in range(self.partitions)]
+        return self._backend.end_offsets()
 
 
 def make_topic(app: "App", name: str, partitions: int, key_serializer: Optional[str],

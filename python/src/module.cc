@@ -30,4 +30,5 @@ NB_MODULE(_sabot, module) {
   py::InitializeExpressions(module);
   py::InitializeStreams(module);
   py::InitializeTopics(module);
+  py::InitializeKafka(module);
 }

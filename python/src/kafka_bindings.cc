@@ -1,0 +1,120 @@
+// Kafka for the App layer (broker "kafka://"): per-stream readers, a producer, topic
+// creation and end offsets. Calls that wait on the network release the GIL.
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arrow_interop.h"
+#include "bindings.h"
+#include "sabot/connectors/kafka/kafka_message_client.h"
+
+namespace sabot::python {
+namespace {
+
+template <typename T>
+T WithoutGil(const std::function<T()>& call) {
+  nb::gil_scoped_release release;
+  return call();
+}
+
+std::optional<std::string> OptionalBytes(nb::handle value) {
+  if (value.is_none()) return std::nullopt;
+  if (!nb::isinstance<nb::bytes>(value))
+    throw nb::type_error("a key must be bytes or None");
+  nb::bytes bytes = nb::borrow<nb::bytes>(value);
+  return std::string(bytes.c_str(), bytes.size());
+}
+
+}  // namespace
+
+void InitializeKafka(nb::module_& module) {
+  nb::class_<KafkaMessageReader>(module, "KafkaMessageReader")
+      .def_static(
+          "make",
+          [](std::string bootstrap, std::string topic, std::vector<int32_t> partitions,
+             std::vector<int64_t> offsets, KafkaProperties properties) {
+            auto reader = WithoutGil<Result<std::unique_ptr<KafkaMessageReader>>>([&] {
+              return KafkaMessageReader::Make(bootstrap, topic, partitions, offsets,
+                                              properties);
+            });
+            return ValueOrThrow(std::move(reader));
+          },
+          nb::arg("bootstrap"), nb::arg("topic"), nb::arg("partitions"),
+          nb::arg("offsets"), nb::arg("properties") = KafkaProperties{})
+      .def(
+          "poll",
+          [](KafkaMessageReader& reader, int64_t max_messages, double timeout_seconds) {
+            using Runs =
+                std::vector<std::pair<int32_t, std::shared_ptr<arrow::RecordBatch>>>;
+            auto runs = ValueOrThrow(WithoutGil<Result<Runs>>([&] {
+              return reader.Poll(max_messages,
+                                 static_cast<int64_t>(timeout_seconds * 1000));
+            }));
+            nb::list out;
+            for (auto& [partition, batch] : runs) {
+              out.append(nb::make_tuple(partition, ToPyArrowBatch(batch)));
+            }
+            return out;
+          },
+          nb::arg("max_messages"), nb::arg("timeout_seconds"));
+
+  nb::class_<KafkaDelivery>(module, "KafkaDelivery")
+      .def_ro("partition", &KafkaDelivery::partition)
+      .def_ro("offset", &KafkaDelivery::offset)
+      .def_ro("error", &KafkaDelivery::error);
+
+  nb::class_<KafkaMessageWriter>(module, "KafkaMessageWriter")
+      .def_static(
+          "make",
+          [](std::string bootstrap, KafkaProperties properties) {
+            return ValueOrThrow(KafkaMessageWriter::Make(bootstrap, properties));
+          },
+          nb::arg("bootstrap"), nb::arg("properties") = KafkaProperties{})
+      .def(
+          "produce",
+          [](KafkaMessageWriter& writer, const std::string& topic, int32_t partition,
+             nb::handle key, nb::bytes value, int64_t timestamp_ms) {
+            return ValueOrThrow(writer.Produce(topic, partition, OptionalBytes(key),
+                                               std::string(value.c_str(), value.size()),
+                                               timestamp_ms));
+          },
+          nb::arg("topic"), nb::arg("partition"), nb::arg("key").none(), nb::arg("value"),
+          nb::arg("timestamp_ms"))
+      .def(
+          "flush",
+          [](KafkaMessageWriter& writer, double timeout_seconds) {
+            ThrowIfError(WithoutGil<Status>([&] {
+              return writer.Flush(static_cast<int64_t>(timeout_seconds * 1000));
+            }));
+          },
+          nb::arg("timeout_seconds") = 30.0);
+
+  module.def(
+      "kafka_ensure_topic",
+      [](std::string bootstrap, std::string topic, int32_t partitions,
+         KafkaProperties properties) {
+        ThrowIfError(WithoutGil<Status>(
+            [&] { return KafkaEnsureTopic(bootstrap, topic, partitions, properties); }));
+      },
+      nb::arg("bootstrap"), nb::arg("topic"), nb::arg("partitions"),
+      nb::arg("properties") = KafkaProperties{});
+  module.def(
+      "kafka_end_offsets",
+      [](std::string bootstrap, std::string topic, KafkaProperties properties) {
+        return ValueOrThrow(WithoutGil<Result<std::vector<int64_t>>>(
+            [&] { return KafkaEndOffsets(bootstrap, topic, properties); }));
+      },
+      nb::arg("bootstrap"), nb::arg("topic"), nb::arg("properties") = KafkaProperties{});
+}
+
+}  // namespace sabot::python
