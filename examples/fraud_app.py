@@ -185,8 +185,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transactions", type=int, default=200_000)
     parser.add_argument("--print-alerts", type=int, default=20)
+    parser.add_argument("-b", "--broker", default=None,
+                        help="kafka://host:port to run against Kafka (default: embedded)")
+    parser.add_argument("--topic-suffix", default="",
+                        help="appended to the topic names (several runs on one broker)")
     args = parser.parse_args()
     stats["print_limit"] = args.print_alerts
+    if args.broker:
+        app.set_broker(args.broker)
+    if args.topic_suffix:
+        for topic in (transactions, alerts):
+            topic.name = f"{topic.name}-{args.topic_suffix}"
     run_demo(args.transactions)
 
 
