@@ -74,6 +74,9 @@ class AgentStream:
         loop = asyncio.get_running_loop()
         # What is there already is taken without a thread hop.
         runs = self._reader.poll(self._max_batch, 0)
+        if not runs:
+            # Nothing to do: hand over what the agents sent before waiting.
+            self.topic.app._flush_topics()
         while not runs:
             if self._stopping.is_set():
                 raise StopAsyncIteration
@@ -127,14 +130,22 @@ class AgentStream:
             keys = self._decode_keys(batch) if with_keys else None
             raw_keys = batch.column(0).to_pylist()
             first = batch.column(2)[0].as_py()
+            name = self.topic.name
+            positions = self.positions
+            gate = self._gate
+            stopping = self._stopping
+            set_event = current_event.set
+            offset = first
             for i, value in enumerate(values):
                 # The previous message is processed once the agent asks for this one.
-                self.positions[partition] = first + i
-                await self._pass_gate()
-                current_event.set((self.topic.name, partition, first + i, raw_keys[i]))
+                positions[partition] = offset
+                if gate is not None and gate.closed:
+                    await gate.wait_open(self)
+                set_event((name, partition, offset, raw_keys[i]))
                 yield (keys[i], value) if with_keys else value
-                self.positions[partition] = first + i + 1
-                if self._stopping.is_set():
+                offset += 1
+                positions[partition] = offset
+                if stopping.is_set():
                     return
 
     async def batches(self) -> AsyncIterator[pa.RecordBatch]:
@@ -239,7 +250,9 @@ class Agent:
 
     async def _deliver(self, value: Any) -> None:
         for sink in self.sinks:
-            if hasattr(sink, "send"):
+            if hasattr(sink, "send_deferred"):
+                sink.send_deferred(value)
+            elif hasattr(sink, "send"):
                 await sink.send(value=value)
             else:
                 result = sink(value)

@@ -255,6 +255,13 @@ class App:
                     self._store.directory)
 
     def _flush_topics(self) -> None:
+        """Appends what agents queued and waits until producers delivered it. Call on
+        the event loop's thread (or when no agent runs)."""
+        for topic in self.topics.values():
+            topic.flush_pending()
+        self._flush_backends()
+
+    def _flush_backends(self) -> None:
         for topic in self.topics.values():
             if topic._backend_instance is not None:
                 topic._backend_instance.flush()
@@ -321,8 +328,11 @@ class App:
         while True:
             await asyncio.sleep(0.01)
             if self._caught_up():
-                # Sent messages still queued in a producer are not in the topics yet.
-                await self._loop.run_in_executor(None, self._flush_topics)
+                # Sent messages still queued (by agents, or in a Kafka producer) are
+                # not in the topics yet. Queues are emptied on the loop's thread.
+                for topic in self.topics.values():
+                    topic.flush_pending()
+                await self._loop.run_in_executor(None, self._flush_backends)
             if self._caught_up():
                 now = self._loop.time()
                 quiet_since = quiet_since or now

@@ -41,6 +41,8 @@ class Topic:
         self.value_serializer = value_serializer
         self.schema = schema
         self._backend_instance = None
+        self._pending: dict = {}
+        self._pending_count = 0
         self._round_robin = itertools.cycle(range(partitions))
 
     def __repr__(self) -> str:
@@ -82,6 +84,29 @@ class Topic:
         ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
         offset = self._backend.append(partition, [key_bytes], [value_bytes], [ts])
         return RecordMetadata(self.name, partition, offset, ts)
+
+    def send_deferred(self, value: Any = None, key: Any = None) -> None:
+        """Queues a message that an agent yielded: queued messages are appended in
+        groups (per 1024, when an agent waits for input, and before checkpoints and
+        idle checks), one append per partition instead of one per message."""
+        key_bytes, value_bytes, partition = self._prepare(value, key, None)
+        pending = self._pending.get(partition)
+        if pending is None:
+            pending = self._pending[partition] = ([], [], [])
+        pending[0].append(key_bytes)
+        pending[1].append(value_bytes)
+        pending[2].append(int(time.time() * 1000))
+        self._pending_count += 1
+        if self._pending_count >= 1024:
+            self.flush_pending()
+
+    def flush_pending(self) -> None:
+        """Appends the queued messages (see send_deferred)."""
+        if not self._pending_count:
+            return
+        pending, self._pending, self._pending_count = self._pending, {}, 0
+        for partition, (keys, values, timestamps) in pending.items():
+            self._backend.append(partition, keys, values, timestamps)
 
     async def send(self, value: Any = None, key: Any = None, partition: Optional[int] = None,
                    timestamp: Optional[int] = None) -> RecordMetadata:

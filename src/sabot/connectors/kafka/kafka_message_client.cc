@@ -268,17 +268,25 @@ Result<std::vector<int64_t>> KafkaEndOffsets(const std::string& bootstrap,
                                              const KafkaProperties& properties) {
   ARROW_ASSIGN_OR_RAISE(KafkaHandle client,
                         NewClient(RD_KAFKA_PRODUCER, bootstrap, properties, {}));
-  rd_kafka_topic_t* handle = rd_kafka_topic_new(client.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t error =
-      rd_kafka_metadata(client.get(), 0, handle, &metadata, kMetadataTimeoutMs);
-  rd_kafka_topic_destroy(handle);
-  ARROW_RETURN_NOT_OK(KafkaStatus(error, "cannot read the metadata of topic " + topic));
+  // A topic created a moment ago may not be in the metadata yet: ask again for a while.
+  const auto metadata_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kMetadataTimeoutMs);
   int partitions = 0;
-  if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    partitions = metadata->topics[0].partition_cnt;
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (;;) {
+    rd_kafka_topic_t* handle = rd_kafka_topic_new(client.get(), topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    error = rd_kafka_metadata(client.get(), 0, handle, &metadata, kMetadataTimeoutMs);
+    rd_kafka_topic_destroy(handle);
+    ARROW_RETURN_NOT_OK(KafkaStatus(error, "cannot read the metadata of topic " + topic));
+    if (metadata->topic_cnt == 1 &&
+        metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partitions = metadata->topics[0].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(metadata);
+    if (partitions > 0 || std::chrono::steady_clock::now() > metadata_deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  rd_kafka_metadata_destroy(metadata);
   if (partitions == 0) return Status::KeyError("Kafka topic ", topic, " does not exist");
   std::vector<int64_t> ends(static_cast<size_t>(partitions));
   for (int p = 0; p < partitions; ++p) {
