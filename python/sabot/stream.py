@@ -121,6 +121,32 @@ class Stream:
         return cls(_Node(lambda env, _: env.from_files(
             path, file_format, schema, on_bad_record, rejects_path or "", batch_size)))
 
+    @classmethod
+    def from_kafka(cls, bootstrap: str, topics: Union[str, Sequence[str]],
+                   schema: Optional[pa.Schema] = None, value_serializer: str = "json",
+                   start: str = "earliest", bounded: bool = False,
+                   watermark_column: Optional[str] = None, max_delay: Duration = 0,
+                   idle_timeout: Optional[Duration] = None, group_id: str = "",
+                   on_bad_record: str = "fail", dead_letter_topic: str = "",
+                   dead_letter_path: str = "", metadata: Sequence[str] = (),
+                   schema_registry_url: str = "", properties: Optional[dict] = None,
+                   start_timestamp_ms: int = 0) -> "Stream":
+        """Reads Kafka topics with the engine's source (docs: connectors/kafka/README.md):
+        values decoded by the C++ codec `value_serializer` ('json', 'avro', 'msgpack',
+        'arrow', 'raw') into `schema`; `start` 'earliest', 'latest', 'timestamp' or
+        'group'; `bounded` stops at the end offsets seen at start; `metadata` adds
+        columns _key, _topic, _partition, _offset, _timestamp, _headers; bad records
+        'fail', 'skip' or 'dead_letter' (to `dead_letter_topic` or `dead_letter_path`).
+        With `watermark_column` the stream has per-partition watermarks."""
+        topic_list = [topics] if isinstance(topics, str) else list(topics)
+        delay = to_millis(max_delay, "max_delay")
+        idle = 0 if idle_timeout is None else to_millis(idle_timeout, "idle_timeout")
+        return cls(_Node(lambda env, _: env.from_kafka(
+            bootstrap, topic_list, schema, value_serializer, schema_registry_url, start,
+            start_timestamp_ms, group_id, bounded, watermark_column or "", delay, idle,
+            on_bad_record, dead_letter_topic, dead_letter_path, list(metadata),
+            {str(k): str(v) for k, v in (properties or {}).items()})))
+
     # ---- transformations -----------------------------------------------------------
 
     def _then(self, build: Callable, *others: "Stream") -> "Stream":
@@ -215,6 +241,63 @@ class Stream:
         env = _environment(parallelism)
         _build(env, self._node).write_files(path, file_format, exactly_once)
         return env.execute()
+
+    def to_kafka(self, bootstrap: str, topic: str, value_serializer: str = "json",
+                 key_columns: Sequence[str] = (), exactly_once: bool = False,
+                 checkpoint_dir: Optional[str] = None, checkpoint_interval: Duration = 1.0,
+                 parallelism: int = 1, transactional_id_prefix: str = "",
+                 properties: Optional[dict] = None, partitions: Optional[int] = None) -> dict:
+        """Runs the pipeline into a Kafka topic with the engine's sink: rows encoded by
+        `value_serializer`, keys from `key_columns`. `exactly_once` writes one Kafka
+        transaction per checkpoint and needs `checkpoint_dir`. With `partitions`, a
+        missing topic is created; without, it must exist."""
+        if partitions is not None:
+            _sabot.kafka_ensure_topic(bootstrap, topic, partitions)
+        else:
+            try:
+                _sabot.kafka_end_offsets(bootstrap, topic)
+            except KeyError:
+                raise KeyError(f"Kafka topic {topic} does not exist: create it, or pass "
+                               f"partitions= to create it") from None
+        if exactly_once and not checkpoint_dir:
+            raise ValueError("exactly_once=True commits a Kafka transaction per checkpoint: "
+                             "pass checkpoint_dir=")
+        env = _environment(parallelism)
+        if checkpoint_dir:
+            env.enable_checkpointing(checkpoint_dir,
+                                     to_millis(checkpoint_interval, "checkpoint_interval"))
+        _build(env, self._node).write_kafka(
+            bootstrap, topic, value_serializer, "", list(key_columns), exactly_once,
+            transactional_id_prefix, {str(k): str(v) for k, v in (properties or {}).items()})
+        return env.execute()
+
+    def to(self, topic, key: Optional[str] = None, parallelism: int = 1) -> dict:
+        """Runs the pipeline into an App topic (``app.topic(...)``): one message per row
+        (the row as a dict, serialized by the topic's value serializer; the 'arrow'
+        serializer sends each batch as one message), keyed by the column `key` (a string
+        column's value, else the object {key: value}, as the engine's Kafka sink keys
+        rows). On a Kafka broker the engine's Kafka sink writes it."""
+        kind, hosts = topic.app._broker
+        if kind == "kafka" and topic.value_serializer.name in ("json", "msgpack", "raw"):
+            topic._backend  # creates the topic with its partitions
+            return self.to_kafka(hosts, topic.name, topic.value_serializer.name,
+                                 key_columns=[key] if key else [], parallelism=parallelism,
+                                 partitions=topic.partitions)
+        table = self.collect(parallelism)
+        if topic.value_serializer.name == "arrow":
+            topic.send_many(table.to_batches())
+        else:
+            rows = table.to_pylist()
+            # Keys as the engine's Kafka sink makes them: a string column's value, else
+            # the JSON object {column: value}.
+            keys = None
+            if key:
+                string_key = pa.types.is_string(table.schema.field(key).type)
+                keys = [row[key] if string_key else {key: row[key]} for row in rows]
+            topic.send_many(rows, keys=keys)
+        topic.flush_pending()
+        topic._backend.flush()
+        return {"rows": table.num_rows}
 
     def run(self, parallelism: int = 1) -> dict:
         """Runs the pipeline, discarding its output; returns the job's figures

@@ -8,18 +8,18 @@
             counts[click["page"]] += 1
 
 A key belongs to the partition of the message being processed when it is first written
-(so with ``concurrency=N`` each instance owns the keys of its partitions), or to
-crc32(key) mod partitions outside agents.
+(so with ``concurrency=N`` each instance owns the keys of its partitions), or to the
+murmur2 partition of its JSON form outside agents.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import orjson
 
+from . import _sabot
 from .agents import current_event
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class Table(MutableMapping):
         self.app = app
         self.name = name
         self.default = default
+        self._given_partitions = partitions
         self.partitions = partitions or app.default_partitions
         self._data: dict = {}
         self._partition_of: dict = {}
@@ -47,10 +48,12 @@ class Table(MutableMapping):
             return
         event = current_event.get()
         if event is not None:
-            partition = event[1] % self.partitions
+            # Partitioned like the topic that writes it, unless partitions were given.
+            partition = event[1] if self._given_partitions is None \
+                else event[1] % self._given_partitions
         else:
-            partition = zlib.crc32(orjson.dumps(key, option=orjson.OPT_NON_STR_KEYS)) % \
-                self.partitions
+            partition = _sabot.key_partition(
+                orjson.dumps(key, option=orjson.OPT_NON_STR_KEYS), self.partitions)
         self._partition_of[key] = partition
 
     def __getitem__(self, key: Any) -> Any:

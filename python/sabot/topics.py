@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import itertools
 import time
-import zlib
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Optional
 
 import pyarrow as pa
 
+from . import _sabot
 from .brokers import KafkaBackend, MemoryBackend
 from .serializers import Serializer, get_serializer
 
@@ -60,11 +60,13 @@ class Topic:
         return self._backend_instance
 
     def partition_for(self, key: Optional[bytes]) -> int:
-        """Messages with a key go to crc32(key) mod partitions (the same key, the same
-        partition); messages without one are spread round-robin."""
+        """Messages with a key go to the partition Kafka's Java producer would choose
+        (murmur2 of the serialized key), as the engine's Kafka sink does: every writer
+        puts a key in the same partition. Messages without a key are spread
+        round-robin."""
         if key is None:
             return next(self._round_robin)
-        return zlib.crc32(key) % self.partitions
+        return _sabot.key_partition(key, self.partitions)
 
     def _prepare(self, value: Any, key: Any, partition: Optional[int]):
         key_bytes = None if key is None else self.key_serializer.dumps(key)

@@ -100,6 +100,14 @@ void InitializeKafka(nb::module_& module) {
           nb::arg("timeout_seconds") = 30.0);
 
   module.def(
+      "key_partition",
+      [](nb::bytes key, int32_t partitions) {
+        if (partitions < 1) throw nb::value_error("partitions must be positive");
+        return KafkaKeyPartition(std::string_view(key.c_str(), key.size()), partitions);
+      },
+      nb::arg("key"), nb::arg("partitions"),
+      "The partition of `key`: murmur2, as Kafka's Java producer chooses it.");
+  module.def(
       "kafka_ensure_topic",
       [](std::string bootstrap, std::string topic, int32_t partitions,
          KafkaProperties properties) {

@@ -3,6 +3,7 @@
 // Python callables (map, flat_map) run in task threads, which take the GIL once per
 // batch.
 #include <nanobind/stl/chrono.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -169,6 +170,56 @@ BadRecordPolicy ParseBadRecordPolicy(const std::string& policy) {
       ("unknown bad-record policy '" + policy + "'; use 'fail' or 'skip'").c_str());
 }
 
+CodecConfig ParseCodec(const std::string& codec, std::string schema_registry_url) {
+  CodecConfig config;
+  config.kind = ValueOrThrow(ParseCodecKind(codec));
+  config.schema_registry_url = std::move(schema_registry_url);
+  return config;
+}
+
+KafkaStartOffset ParseStart(const std::string& start) {
+  if (start == "earliest") return KafkaStartOffset::kEarliest;
+  if (start == "latest") return KafkaStartOffset::kLatest;
+  if (start == "timestamp") return KafkaStartOffset::kTimestamp;
+  if (start == "group") return KafkaStartOffset::kGroupOffsets;
+  throw nb::value_error(
+      ("unknown start '" + start + "'; use 'earliest', 'latest', 'timestamp' or 'group'")
+          .c_str());
+}
+
+KafkaBadRecordPolicy ParseKafkaBadRecordPolicy(const std::string& policy) {
+  if (policy == "fail") return KafkaBadRecordPolicy::kFail;
+  if (policy == "skip") return KafkaBadRecordPolicy::kSkip;
+  if (policy == "dead_letter") return KafkaBadRecordPolicy::kDeadLetter;
+  throw nb::value_error(
+      ("unknown bad-record policy '" + policy + "'; use 'fail', 'skip' or 'dead_letter'")
+          .c_str());
+}
+
+KafkaMetadataColumns ParseMetadataColumns(const std::vector<std::string>& names) {
+  KafkaMetadataColumns columns;
+  for (const std::string& name : names) {
+    if (name == "key") {
+      columns.key = true;
+    } else if (name == "topic") {
+      columns.topic = true;
+    } else if (name == "partition") {
+      columns.partition = true;
+    } else if (name == "offset") {
+      columns.offset = true;
+    } else if (name == "timestamp") {
+      columns.timestamp = true;
+    } else if (name == "headers") {
+      columns.headers = true;
+    } else {
+      throw nb::value_error(("unknown metadata column '" + name +
+                             "'; use key, topic, partition, offset, timestamp, headers")
+                                .c_str());
+    }
+  }
+  return columns;
+}
+
 DataStream FromArrow(StreamEnvironment& env, nb::handle data, int64_t repeat) {
   auto reader = ValueOrThrow(ImportReader(data));
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
@@ -291,6 +342,29 @@ void InitializeStreams(nb::module_& module) {
             return s.WriteFiles(std::move(config));
           },
           nb::arg("path"), nb::arg("format") = "jsonl", nb::arg("exactly_once") = false)
+      .def(
+          "write_kafka",
+          [](const DataStream& s, std::string bootstrap, std::string topic,
+             const std::string& codec, std::string schema_registry_url,
+             std::vector<std::string> key_columns, bool exactly_once,
+             std::string transactional_id_prefix,
+             std::map<std::string, std::string> properties) {
+            KafkaSinkConfig config;
+            config.bootstrap_servers = std::move(bootstrap);
+            config.topic = std::move(topic);
+            config.codec = ParseCodec(codec, std::move(schema_registry_url));
+            config.key_columns = std::move(key_columns);
+            config.guarantee = exactly_once ? KafkaDeliveryGuarantee::kExactlyOnce
+                                            : KafkaDeliveryGuarantee::kAtLeastOnce;
+            config.transactional_id_prefix = std::move(transactional_id_prefix);
+            config.properties = std::move(properties);
+            return s.WriteKafka(std::move(config));
+          },
+          nb::arg("bootstrap"), nb::arg("topic"), nb::arg("codec") = "json",
+          nb::arg("schema_registry_url") = "",
+          nb::arg("key_columns") = std::vector<std::string>{},
+          nb::arg("exactly_once") = false, nb::arg("transactional_id_prefix") = "",
+          nb::arg("properties") = std::map<std::string, std::string>{})
       .def("late_data", &DataStream::LateData)
       .def_prop_ro("schema",
                    [](const DataStream& s) -> nb::object {
@@ -380,6 +454,44 @@ void InitializeStreams(nb::module_& module) {
           nb::arg("path"), nb::arg("format") = "jsonl", nb::arg("schema") = nb::none(),
           nb::arg("on_bad_record") = "fail", nb::arg("rejects_path") = "",
           nb::arg("batch_size") = 64 * 1024)
+      .def(
+          "from_kafka",
+          [](StreamEnvironment& e, std::string bootstrap, std::vector<std::string> topics,
+             nb::handle schema, const std::string& codec, std::string schema_registry_url,
+             const std::string& start, int64_t start_timestamp_ms, std::string group_id,
+             bool bounded, std::string watermark_column, int64_t max_delay_ms,
+             int64_t idle_timeout_ms, const std::string& on_bad_record,
+             std::string dead_letter_topic, std::string dead_letter_path,
+             std::vector<std::string> metadata,
+             std::map<std::string, std::string> properties) {
+            KafkaSourceConfig config;
+            config.bootstrap_servers = std::move(bootstrap);
+            config.topics = std::move(topics);
+            config.schema = OptionalSchema(schema);
+            config.codec = ParseCodec(codec, std::move(schema_registry_url));
+            config.start = ParseStart(start);
+            config.start_timestamp_ms = start_timestamp_ms;
+            config.group_id = std::move(group_id);
+            config.bounded = bounded;
+            config.watermark_column = std::move(watermark_column);
+            config.max_out_of_orderness_ms = max_delay_ms;
+            config.idle_timeout_ms = idle_timeout_ms;
+            config.on_bad_record = ParseKafkaBadRecordPolicy(on_bad_record);
+            config.dead_letter_topic = std::move(dead_letter_topic);
+            config.dead_letter_path = std::move(dead_letter_path);
+            config.metadata = ParseMetadataColumns(metadata);
+            config.properties = std::move(properties);
+            return e.FromKafka(std::move(config));
+          },
+          nb::arg("bootstrap"), nb::arg("topics"), nb::arg("schema").none(),
+          nb::arg("codec") = "json", nb::arg("schema_registry_url") = "",
+          nb::arg("start") = "earliest", nb::arg("start_timestamp_ms") = 0,
+          nb::arg("group_id") = "", nb::arg("bounded") = false,
+          nb::arg("watermark_column") = "", nb::arg("max_delay_ms") = 0,
+          nb::arg("idle_timeout_ms") = 0, nb::arg("on_bad_record") = "fail",
+          nb::arg("dead_letter_topic") = "", nb::arg("dead_letter_path") = "",
+          nb::arg("metadata") = std::vector<std::string>{},
+          nb::arg("properties") = std::map<std::string, std::string>{})
       .def("validate",
            [](const StreamEnvironment& e) { ThrowIfError(e.BuildPlan().status()); })
       .def("execute", &Execute);

@@ -216,3 +216,15 @@ def test_app_stream_runs_the_dataflow_api_over_a_topic():
     for row in totals:
         final[row["account"]] = row["total"]
     assert final == {a: float(sum(i for i in range(30) if i % 3 == a)) for a in range(3)}
+
+
+def test_keys_go_where_kafkas_java_producer_puts_them():
+    # murmur2 values from Kafka's own tests (UtilsTest.testMurmur2); the Java producer's
+    # partition is toPositive(murmur2(key)) % partitions.
+    vectors = {b"21": -973932308, b"foobar": -790332482,
+               b"a-little-bit-long-string": -985981536, b"abc": 479470107}
+    app = sb.App("t")
+    topic = app.topic("t", partitions=7, key_serializer="raw")
+    for key, murmur in vectors.items():
+        assert topic.partition_for(key) == (murmur & 0x7FFFFFFF) % 7
+        assert topic.send_sync(value={"k": 1}, key=key).partition == (murmur & 0x7FFFFFFF) % 7

@@ -218,6 +218,12 @@ Status KafkaMessageWriter::Flush(int64_t timeout_ms) {
   return status;
 }
 
+int32_t KafkaKeyPartition(std::string_view key, int32_t partitions) {
+  // librdkafka's murmur2 partitioner does not use the topic handle.
+  return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), partitions,
+                                          nullptr, nullptr);
+}
+
 Status KafkaEnsureTopic(const std::string& bootstrap, const std::string& topic,
                         int32_t partitions, const KafkaProperties& properties) {
   ARROW_ASSIGN_OR_RAISE(KafkaHandle admin,

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -88,6 +89,11 @@ class KafkaMessageWriter {
   std::mutex mutex_;
   std::string first_error_;
 };
+
+/// The partition of a message with `key` among `partitions`: murmur2 of the key, as
+/// Kafka's Java producer and Sabot's Kafka sink choose it, so every writer of a topic
+/// puts a key in the same partition.
+int32_t KafkaKeyPartition(std::string_view key, int32_t partitions);
 
 /// Creates `topic` with `partitions` if it does not exist; fails if it exists with a
 /// different partition count.
