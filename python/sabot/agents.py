@@ -137,8 +137,8 @@ class AgentStream:
             set_event = current_event.set
             offset = first
             for i, value in enumerate(values):
-                # The previous message is processed once the agent asks for this one.
-                positions[partition] = offset
+                # A message is processed once the agent asks for the next one: the
+                # position moves past it when the agent resumes this generator.
                 if gate is not None and gate.closed:
                     await gate.wait_open(self)
                 set_event((name, partition, offset, raw_keys[i]))
@@ -267,8 +267,16 @@ class Agent:
         try:
             result = self.fn(stream)
             if inspect.isasyncgen(result):
-                async for value in result:
-                    await self._deliver(value)
+                queue = [sink.send_deferred for sink in self.sinks
+                         if hasattr(sink, "send_deferred")]
+                if len(queue) == len(self.sinks):
+                    # Only topics: queue each value without a coroutine per sink.
+                    async for value in result:
+                        for send in queue:
+                            send(value)
+                else:
+                    async for value in result:
+                        await self._deliver(value)
             else:
                 await result
         finally:

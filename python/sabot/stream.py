@@ -101,11 +101,18 @@ class Stream:
 
     @classmethod
     def from_pylist(cls, rows: Iterable[dict], schema: Optional[pa.Schema] = None) -> "Stream":
-        """Reads a list of dicts; the schema is inferred by pyarrow unless given."""
+        """Reads a list of dicts. Without `schema`, the columns are the keys of all rows
+        (missing ones are null) and pyarrow infers each column's type."""
         rows = list(rows)
         if not rows and schema is None:
             raise ValueError("from_pylist([]) needs schema=")
-        return cls.from_batches(pa.Table.from_pylist(rows, schema=schema))
+        if schema is not None:
+            return cls.from_batches(pa.Table.from_pylist(rows, schema=schema))
+        # Columns are the keys of all rows (pyarrow's from_pylist takes the first row's
+        # only and would drop the others); a row without a key has null there.
+        columns = dict.fromkeys(key for row in rows for key in row)
+        return cls.from_batches(pa.Table.from_pydict(
+            {name: [row.get(name) for row in rows] for name in columns}))
 
     from_dicts = from_pylist
 

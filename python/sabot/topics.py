@@ -43,6 +43,8 @@ class Topic:
         self._backend_instance = None
         self._pending: dict = {}
         self._pending_count = 0
+        # Queued messages of one group share the time the group was started.
+        self._pending_time = 0
         self._round_robin = itertools.cycle(range(partitions))
 
     def __repr__(self) -> str:
@@ -91,13 +93,20 @@ class Topic:
         """Queues a message that an agent yielded: queued messages are appended in
         groups (per 1024, when an agent waits for input, and before checkpoints and
         idle checks), one append per partition instead of one per message."""
-        key_bytes, value_bytes, partition = self._prepare(value, key, None)
+        value_bytes = self.value_serializer.dumps(value)
+        if key is None:
+            key_bytes = None
+            partition = next(self._round_robin) if self.partitions > 1 else 0
+        else:
+            key_bytes = self.key_serializer.dumps(key)
+            partition = _sabot.key_partition(key_bytes, self.partitions)
         pending = self._pending.get(partition)
         if pending is None:
             pending = self._pending[partition] = ([], [], [])
+            self._pending_time = int(time.time() * 1000)
         pending[0].append(key_bytes)
         pending[1].append(value_bytes)
-        pending[2].append(int(time.time() * 1000))
+        pending[2].append(self._pending_time)
         self._pending_count += 1
         if self._pending_count >= 1024:
             self.flush_pending()
