@@ -75,8 +75,9 @@ class AgentStream:
         # What is there already is taken without a thread hop.
         runs = self._reader.poll(self._max_batch, 0)
         if not runs:
-            # Nothing to do: hand over what the agents sent before waiting.
-            self.topic.app._flush_topics()
+            # Nothing to do: hand over what the agents queued before waiting (a Kafka
+            # producer delivers it in the background).
+            self.topic.app._flush_queues()
         while not runs:
             if self._stopping.is_set():
                 raise StopAsyncIteration

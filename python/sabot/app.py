@@ -254,6 +254,11 @@ class App:
         logger.info("app %s restored checkpoint %d from %s", self.id, state["id"],
                     self._store.directory)
 
+    def _flush_queues(self) -> None:
+        """Appends what agents queued for their sink topics (send_deferred)."""
+        for topic in self.topics.values():
+            topic.flush_pending()
+
     def _flush_topics(self) -> None:
         """Appends what agents queued and waits until producers delivered it. Call on
         the event loop's thread (or when no agent runs)."""
