@@ -112,7 +112,9 @@ def run_worker(python: str, script: str, args: list, env: dict) -> dict:
                                 timeout=1800, env=env)
     finally:
         os.unlink(out.name)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    # Faust sends a worker's stdout to its log (stderr): find the marks in either.
+    lines = [line[line.index('{"count"'):] for line in
+             (result.stdout + "\n" + result.stderr).splitlines() if '{"count"' in line]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"worker failed ({result.returncode}): {result.stderr[-3000:]}")
     return json.loads(lines[-1])
