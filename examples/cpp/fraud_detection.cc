@@ -1,7 +1,7 @@
 // The fraud rules of examples/fraud_rules.py (VELOCITY, AMOUNT_ANOMALY, GEO_IMPOSSIBLE)
 // as a C++ KeyedProcessFunction keyed by account_number. Each account's history lives in
-// the job's keyed state backend (a ValueState of AccountHistory, memory or RocksDB), so it
-// is checkpointed like any other keyed state.
+// the job's keyed state backend (a ValueState of AccountHistory, memory or RocksDB), so
+// it is checkpointed like any other keyed state.
 //
 //   fraud_detection --input transactions.jsonl --output out/alerts [--parallelism P]
 //                   [--state memory|rocksdb]
@@ -60,16 +60,16 @@ struct City {
 
 // The CITIES of examples/fraud_rules.py (and the currencies of examples/fraud_app.py).
 constexpr std::array<City, 20> kCities = {{
-    {"New York", 40.7128, -74.0060, "USD"},     {"Los Angeles", 34.0522, -118.2437, "USD"},
-    {"Chicago", 41.8781, -87.6298, "USD"},      {"Toronto", 43.6532, -79.3832, "CAD"},
-    {"Mexico City", 19.4326, -99.1332, "MXN"},  {"São Paulo", -23.5505, -46.6333, "BRL"},
-    {"London", 51.5074, -0.1278, "GBP"},        {"Paris", 48.8566, 2.3522, "EUR"},
-    {"Berlin", 52.5200, 13.4050, "EUR"},        {"Madrid", 40.4168, -3.7038, "EUR"},
-    {"Rome", 41.9028, 12.4964, "EUR"},          {"Amsterdam", 52.3676, 4.9041, "EUR"},
-    {"Zurich", 47.3769, 8.5417, "CHF"},         {"Stockholm", 59.3293, 18.0686, "SEK"},
-    {"Dubai", 25.2048, 55.2708, "AED"},         {"Mumbai", 19.0760, 72.8777, "INR"},
-    {"Singapore", 1.3521, 103.8198, "SGD"},     {"Hong Kong", 22.3193, 114.1694, "HKD"},
-    {"Tokyo", 35.6762, 139.6503, "JPY"},        {"Sydney", -33.8688, 151.2093, "AUD"},
+    {"New York", 40.7128, -74.0060, "USD"},    {"Los Angeles", 34.0522, -118.2437, "USD"},
+    {"Chicago", 41.8781, -87.6298, "USD"},     {"Toronto", 43.6532, -79.3832, "CAD"},
+    {"Mexico City", 19.4326, -99.1332, "MXN"}, {"São Paulo", -23.5505, -46.6333, "BRL"},
+    {"London", 51.5074, -0.1278, "GBP"},       {"Paris", 48.8566, 2.3522, "EUR"},
+    {"Berlin", 52.5200, 13.4050, "EUR"},       {"Madrid", 40.4168, -3.7038, "EUR"},
+    {"Rome", 41.9028, 12.4964, "EUR"},         {"Amsterdam", 52.3676, 4.9041, "EUR"},
+    {"Zurich", 47.3769, 8.5417, "CHF"},        {"Stockholm", 59.3293, 18.0686, "SEK"},
+    {"Dubai", 25.2048, 55.2708, "AED"},        {"Mumbai", 19.0760, 72.8777, "INR"},
+    {"Singapore", 1.3521, 103.8198, "SGD"},    {"Hong Kong", 22.3193, 114.1694, "HKD"},
+    {"Tokyo", 35.6762, 139.6503, "JPY"},       {"Sydney", -33.8688, 151.2093, "AUD"},
 }};
 
 const City* FindCity(std::string_view name) {
@@ -86,8 +86,9 @@ double Radians(double degrees) { return degrees * (kPi / 180.0); }
 double HaversineKm(const City& a, const City& b) {
   const double lat1 = Radians(a.lat), lon1 = Radians(a.lon);
   const double lat2 = Radians(b.lat), lon2 = Radians(b.lon);
-  const double h = std::pow(std::sin((lat2 - lat1) / 2), 2.0) +
-                   std::cos(lat1) * std::cos(lat2) * std::pow(std::sin((lon2 - lon1) / 2), 2.0);
+  const double h =
+      std::pow(std::sin((lat2 - lat1) / 2), 2.0) +
+      std::cos(lat1) * std::cos(lat2) * std::pow(std::sin((lon2 - lon1) / 2), 2.0);
   return 2 * kEarthRadiusKm * std::asin(std::sqrt(h));
 }
 
@@ -230,8 +231,9 @@ class FraudRules : public sabot::KeyedProcessFunction {
   explicit FraudRules(std::shared_ptr<Totals> totals) : totals_(std::move(totals)) {}
 
   Status Open(KeyedProcessContext& context) override {
-    ARROW_ASSIGN_OR_RAISE(history_, sabot::MakeValueState<AccountHistory>(
-                                        context.state_backend(), {"fraud.account_history"}));
+    ARROW_ASSIGN_OR_RAISE(
+        history_, sabot::MakeValueState<AccountHistory>(context.state_backend(),
+                                                        {"fraud.account_history"}));
     return Status::OK();
   }
 
@@ -279,7 +281,8 @@ class FraudRules : public sabot::KeyedProcessFunction {
 
     // One batched read of every key's history, rows in order, one batched write.
     loaded_.resize(num_unique);
-    ARROW_RETURN_NOT_OK(history_->GetBatch(state_keys_.data(), num_unique, loaded_.data()));
+    ARROW_RETURN_NOT_OK(
+        history_->GetBatch(state_keys_.data(), num_unique, loaded_.data()));
     histories_.resize(num_unique);
     for (int64_t u = 0; u < num_unique; ++u) {
       if (loaded_[u]) {
@@ -355,8 +358,8 @@ class FraudRules : public sabot::KeyedProcessFunction {
     }
     transactions_ += num_rows;
 
-    ARROW_RETURN_NOT_OK(history_->UpdateBatch(state_keys_.data(), num_unique,
-                                              histories_.data()));
+    ARROW_RETURN_NOT_OK(
+        history_->UpdateBatch(state_keys_.data(), num_unique, histories_.data()));
     if (num_alerts == 0) return Status::OK();
     return EmitAlerts(num_alerts, context);
   }
@@ -372,7 +375,8 @@ class FraudRules : public sabot::KeyedProcessFunction {
 
  private:
   static Result<const arrow::ArrayData*> Column(const arrow::RecordBatch& batch,
-                                                const char* name, arrow::Type::type type) {
+                                                const char* name,
+                                                arrow::Type::type type) {
     const int index = batch.schema()->GetFieldIndex(name);
     if (index < 0) return Status::Invalid("the input has no column '", name, "'");
     const arrow::ArrayData* data = batch.column_data(index).get();
@@ -400,8 +404,8 @@ class FraudRules : public sabot::KeyedProcessFunction {
                            Utf8Column* out) {
     ARROW_ASSIGN_OR_RAISE(auto* data, Column(batch, name, arrow::Type::STRING));
     out->offsets = data->GetValues<int32_t>(1);
-    out->data = data->buffers[2] ? reinterpret_cast<const char*>(data->buffers[2]->data())
-                                 : "";
+    out->data =
+        data->buffers[2] ? reinterpret_cast<const char*>(data->buffers[2]->data()) : "";
     return Status::OK();
   }
 
@@ -428,7 +432,8 @@ class FraudRules : public sabot::KeyedProcessFunction {
     ARROW_RETURN_NOT_OK(out_severities_.Finish(&columns[3]));
     ARROW_RETURN_NOT_OK(out_messages_.Finish(&columns[4]));
     ARROW_RETURN_NOT_OK(out_times_.Finish(&columns[5]));
-    return context.Emit(arrow::RecordBatch::Make(schema_, num_alerts, std::move(columns)));
+    return context.Emit(
+        arrow::RecordBatch::Make(schema_, num_alerts, std::move(columns)));
   }
 
   std::shared_ptr<Totals> totals_;
@@ -439,8 +444,8 @@ class FraudRules : public sabot::KeyedProcessFunction {
   std::vector<uint32_t> slot_of_key_;    // by key id: slot in this batch
   std::vector<uint32_t> seen_in_batch_;  // by key id: generation_ when last seen
   uint32_t generation_ = 0;
-  std::vector<uint32_t> unique_keys_;    // by slot: key id
-  std::vector<uint32_t> row_slot_;       // by row: slot
+  std::vector<uint32_t> unique_keys_;  // by slot: key id
+  std::vector<uint32_t> row_slot_;     // by row: slot
   std::vector<sabot::StateKey> state_keys_;
   std::vector<std::optional<AccountHistory>> loaded_;
   std::vector<AccountHistory> histories_;
@@ -558,7 +563,8 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> GenerateTransactions(
       if (rng.Uniform() < 0.005) amount *= rng.Uniform(8, 30);
       amount = std::round(amount * 100) / 100;
       last_ts[account] = ts;
-      const int length = std::snprintf(id, sizeof(id), "T%09lld", static_cast<long long>(i));
+      const int length =
+          std::snprintf(id, sizeof(id), "T%09lld", static_cast<long long>(i));
       ids.UnsafeAppend(id, length);
       accounts.UnsafeAppend(account);
       amounts.UnsafeAppend(amount);
@@ -573,7 +579,8 @@ Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> GenerateTransactions(
     ARROW_RETURN_NOT_OK(currencies.Finish(&columns[3]));
     ARROW_RETURN_NOT_OK(cities.Finish(&columns[4]));
     ARROW_RETURN_NOT_OK(times.Finish(&columns[5]));
-    batches.push_back(arrow::RecordBatch::Make(TransactionSchema(), rows, std::move(columns)));
+    batches.push_back(
+        arrow::RecordBatch::Make(TransactionSchema(), rows, std::move(columns)));
   }
   return batches;
 }
@@ -598,7 +605,8 @@ class TempDirectory {
   Result<std::string> Create() {
     char pattern[] = "/tmp/fraud_cpp_rocksdb_XXXXXX";
     if (mkdtemp(pattern) == nullptr) {
-      return Status::IOError("cannot create a temporary directory: ", std::strerror(errno));
+      return Status::IOError("cannot create a temporary directory: ",
+                             std::strerror(errno));
     }
     path_ = pattern;
     return path_;
@@ -632,7 +640,8 @@ Status Run(const Options& options) {
     ARROW_ASSIGN_OR_RAISE(state.directory, state_directory.Create());
     env.SetStateBackend(state);
   } else if (options.state != "memory") {
-    return Status::Invalid("--state must be memory or rocksdb, not '", options.state, "'");
+    return Status::Invalid("--state must be memory or rocksdb, not '", options.state,
+                           "'");
   }
   if (!options.checkpoint_dir.empty()) {
     sabot::CheckpointConfig checkpoints;
@@ -644,8 +653,9 @@ Status Run(const Options& options) {
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   if (options.benchmark > 0) {
     // Generated before the job starts: not part of the timing.
-    ARROW_ASSIGN_OR_RAISE(batches, GenerateTransactions(options.benchmark, options.accounts,
-                                                        options.batch_size, 42));
+    ARROW_ASSIGN_OR_RAISE(batches,
+                          GenerateTransactions(options.benchmark, options.accounts,
+                                               options.batch_size, 42));
   }
 
   // One source subtask keeps each account's transactions in order through the KeyBy.
@@ -664,9 +674,9 @@ Status Run(const Options& options) {
   env.SetParallelism(options.parallelism);
   sabot::DataStream alerts =
       transactions.KeyBy({"account_number"})
-          .Process("fraud_rules",
-                   [totals] { return std::make_unique<FraudRules>(totals); },
-                   AlertSchema())
+          .Process(
+              "fraud_rules", [totals] { return std::make_unique<FraudRules>(totals); },
+              AlertSchema())
           .Name("fraud_rules");
   if (options.benchmark > 0) {
     alerts.Blackhole();
@@ -685,7 +695,8 @@ Status Run(const Options& options) {
         n, options.parallelism, options.state.c_str(), result.elapsed_seconds,
         result.cpu_seconds, n / result.elapsed_seconds, n / result.cpu_seconds,
         static_cast<long long>(totals->velocity + totals->anomaly + totals->geo),
-        AlertCounts(*totals).c_str(), static_cast<long long>(result.checkpoints_completed));
+        AlertCounts(*totals).c_str(),
+        static_cast<long long>(result.checkpoints_completed));
   } else {
     std::printf("{\"mode\":\"file\",\"transactions\":%lld,\"alerts\":%s}\n", n,
                 AlertCounts(*totals).c_str());

@@ -2,8 +2,8 @@
 // means adding its Register call here (docs/adding_an_operator.md).
 #include "sabot/connectors/collect_sink.h"
 #include "sabot/connectors/file/file_options.h"
-#include "sabot/connectors/kafka/kafka_options.h"
 #include "sabot/connectors/generator_source.h"
+#include "sabot/connectors/kafka/kafka_options.h"
 #include "sabot/connectors/print_sink.h"
 #include "sabot/connectors/table_source.h"
 #include "sabot/operators/aggregate/running_aggregate.h"

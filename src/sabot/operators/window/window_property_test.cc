@@ -879,13 +879,13 @@ TEST(WindowPropertyEdgeTest, RowWithinLatenessExtendsAFiredSessionPastTheWaterma
   // b@16 moves the watermark to 15: a's [0, 10) fires. a@8 is within lateness and
   // extends it to [0, 18), which now ends after the watermark: it must fire again once
   // the watermark passes 17 (b@60), not be dropped by its cleanup timer.
-  ASSERT_NO_FATAL_FAILURE(RunOnEveryBackend(
-      {.window = Session(milliseconds(10)),
-       .aggregates = {Count(), Sum("v")},
-       .allowed_lateness = 100},
-      {Batch({At("a", 0, 1), At("b", 16, 10)}), Batch({At("a", 8, 100)}),
-       Batch({At("b", 60, 1000)})},
-      &outcome));
+  ASSERT_NO_FATAL_FAILURE(
+      RunOnEveryBackend({.window = Session(milliseconds(10)),
+                         .aggregates = {Count(), Sum("v")},
+                         .allowed_lateness = 100},
+                        {Batch({At("a", 0, 1), At("b", 16, 10)}),
+                         Batch({At("a", 8, 100)}), Batch({At("b", 60, 1000)})},
+                        &outcome));
   ExpectSameRows(outcome.rows, {Row("a", 0, 10, 1, 1), Row("a", 0, 18, 2, 101),
                                 Row("b", 16, 26, 1, 10), Row("b", 60, 70, 1, 1000)});
   EXPECT_EQ(outcome.rows_rejected, 0);
