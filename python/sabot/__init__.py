@@ -14,6 +14,8 @@ import pyarrow as _pyarrow  # noqa: F401
 from . import _sabot
 from .agents import Agent, AgentStream
 from .app import App
+from .state import (AggregatingState, BackendConfig, ListState, MapState, MemoryBackend,
+                    ReducingState, RocksDBBackend, ValueState)
 from .tables import Table
 from .topics import RecordMetadata, Topic
 from .stream import Expr, KeyedStream, Stream, WindowedStream, col, lit
@@ -26,6 +28,8 @@ __version__ = "0.1.0"
 create_app = App
 
 __all__ = [
+    "AggregatingState", "BackendConfig", "ListState", "MapState", "MemoryBackend",
+    "ReducingState", "RocksDBBackend", "ValueState",
     "Agent", "AgentStream", "App", "RecordMetadata", "Table", "Topic", "create_app",
     "AggregateSpec", "Expr", "KeyedStream", "Stream", "WindowSpec", "WindowedStream",
     "avg", "col", "count", "count_distinct", "first", "last", "lit", "max", "mean", "min",

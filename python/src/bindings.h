@@ -17,6 +17,7 @@ void InitializeExpressions(nb::module_& module);
 void InitializeStreams(nb::module_& module);
 void InitializeTopics(nb::module_& module);
 void InitializeKafka(nb::module_& module);
+void InitializeState(nb::module_& module);
 
 /// Raises the Python exception that matches `status`: Invalid and TypeError become
 /// ValueError and TypeError, KeyError KeyError, IOError OSError, NotImplemented

@@ -31,4 +31,5 @@ NB_MODULE(_sabot, module) {
   py::InitializeStreams(module);
   py::InitializeTopics(module);
   py::InitializeKafka(module);
+  py::InitializeState(module);
 }
