@@ -22,7 +22,7 @@ from collections import Counter
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sabot as sb  # noqa: E402
-from fraud_rules import CITIES, check, new_history  # noqa: E402
+from fraud_rules import CITIES, check_account, new_history  # noqa: E402
 
 app = sb.App("fraud-detection")
 transactions = app.topic("transactions", partitions=4)
@@ -36,10 +36,8 @@ stats = {"processed": 0, "alerts": Counter(), "latencies_ns": [], "printed": 0,
 @app.agent(transactions, sink=[alerts], name="detect")
 async def detect(stream):
     async for txn in stream:
-        history = accounts[txn["account_number"]]
-        for alert in check(txn, history):
+        for alert in check_account(txn, accounts):
             yield alert
-        accounts[txn["account_number"]] = history
         now = time.perf_counter_ns()
         stats["processed"] += 1
         stats["last_ns"] = now

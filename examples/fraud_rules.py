@@ -98,6 +98,16 @@ def check(txn: dict, history: dict) -> List[dict]:
     return alerts
 
 
+def check_account(txn: dict, accounts) -> List[dict]:
+    """Checks `txn` against its account's history in `accounts` (a dict-like table of
+    histories with new_history as default) and stores the updated history back."""
+    history = accounts[txn["account_number"]]
+    alerts = check(txn, history)
+    # Written back so that a table that serializes its values sees the update.
+    accounts[txn["account_number"]] = history
+    return alerts
+
+
 def _alert(txn: dict, kind: str, severity: str, message: str) -> dict:
     return {"transaction_id": txn["transaction_id"], "account_number": txn["account_number"],
             "type": kind, "severity": severity, "message": message,

@@ -89,7 +89,7 @@ def batches(events: int, rows_per_message: int = 65_536) -> dict:
 
 def fraud(events: int) -> dict:
     from fraud_app import generate
-    from fraud_rules import check, new_history
+    from fraud_rules import check_account, new_history
 
     app = sb.App("bench-fraud")
     transactions = app.topic("transactions", partitions=4)
@@ -99,10 +99,8 @@ def fraud(events: int) -> dict:
     @app.agent(transactions, sink=[alerts])
     async def detect(stream):
         async for txn in stream:
-            history = accounts[txn["account_number"]]
-            for alert in check(txn, history):
+            for alert in check_account(txn, accounts):
                 yield alert
-            accounts[txn["account_number"]] = history
 
     rows = list(generate(events))
     transactions.send_many(rows, keys=[t["account_number"] for t in rows])

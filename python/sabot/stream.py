@@ -178,23 +178,21 @@ class Stream:
         """Applies `function` to every batch: it receives a pyarrow RecordBatch and
         returns one (or a Table). The output schema is `schema`, else what the function
         returns for an empty batch, else the input schema."""
-        label = name or f"map[{getattr(function, '__name__', 'function')}]"
-
-        def build(env, inputs):
-            upstream = inputs[0]
-            output = _output_schema(function, upstream.schema, schema)
-            return upstream.map(label, function, output)
-        return self._then(build)
+        return self._batch_function("map", function, schema, name)
 
     def flat_map(self, function: Callable[[pa.RecordBatch], Any],
                  schema: Optional[pa.Schema] = None, name: Optional[str] = None) -> "Stream":
         """Like map, but `function` returns a list of batches (or None for none)."""
-        label = name or f"flat_map[{getattr(function, '__name__', 'function')}]"
+        return self._batch_function("flat_map", function, schema, name)
+
+    def _batch_function(self, kind: str, function: Callable, schema: Optional[pa.Schema],
+                        name: Optional[str]) -> "Stream":
+        label = name or f"{kind}[{getattr(function, '__name__', 'function')}]"
 
         def build(env, inputs):
             upstream = inputs[0]
             output = _output_schema(function, upstream.schema, schema)
-            return upstream.flat_map(label, function, output)
+            return getattr(upstream, kind)(label, function, output)
         return self._then(build)
 
     def union(self, *others: "Stream") -> "Stream":
