@@ -5,11 +5,9 @@
 
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
-#include <arrow/util/utf8.h>
 
 #include "sabot/connectors/codec/codec_factories.h"
 #include "sabot/connectors/file/batch_assembler.h"
-#include "sabot/connectors/file/json_line_parser.h"
 #include "sabot/connectors/file/json_object_stager.h"
 #include "sabot/connectors/json_lines_format.h"
 
@@ -22,11 +20,7 @@ class JsonDecoder : public Decoder {
       : assembler_(std::move(assembler)), stager_(assembler_.get()) {}
 
   Result<int64_t> Append(std::string_view payload) override {
-    if (!parser_.Parse(payload)) return Status::Invalid(parser_.error());
-    // One check of the whole message instead of one per string field.
-    if (!stager_.Stage(parser_.members(), arrow::util::ValidateUTF8(payload))) {
-      return Status::Invalid(stager_.error());
-    }
+    if (!stager_.StageLine(payload)) return Status::Invalid(stager_.error());
     ARROW_RETURN_NOT_OK(assembler_->CommitRow());
     return 1;
   }
@@ -40,7 +34,6 @@ class JsonDecoder : public Decoder {
  private:
   std::unique_ptr<BatchAssembler> assembler_;
   JsonObjectStager stager_;
-  JsonLineParser parser_;
 };
 
 class JsonEncoder : public Encoder {

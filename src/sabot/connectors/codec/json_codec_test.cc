@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
@@ -88,6 +90,75 @@ TEST(JsonCodecTest, BadMessagesSayWhyAndAppendNothing) {
   status = decoder->Append(R"({"id": 99999999999999999999})").status();
   EXPECT_NE(status.message().find("field 'id'"), std::string::npos) << status.ToString();
   EXPECT_EQ(decoder->num_rows(), 0);
+}
+
+// One decoder reads objects of a remembered key order through a shortcut; a decoder
+// per message never has a remembered order. Over messages that repeat, reorder, add,
+// drop, escape and nest keys, with blanks, escapes and bad values, both must build the
+// same rows and refuse the same messages with the same reasons.
+TEST(JsonCodecTest, RepeatedKeyOrderDecodesLikeAFreshDecoder) {
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("amount", arrow::float64()),
+       arrow::field("city", arrow::utf8()), arrow::field("user.name", arrow::utf8()),
+       arrow::field("ok", arrow::boolean())});
+  const std::vector<std::string> messages = {
+      R"({"id":1,"amount":2.5,"city":"Oslo","ok":true})",
+      R"({"id":2,"amount":3,"city":"Rome","ok":false})",
+      R"({"id": 3, "amount": 4.25, "city": "Lima", "ok": null})",
+      R"({"id":4,"amount":5.5,"city":"Q\"uito","ok":true})",
+      R"({"id":5,"amount":"x","city":"Bonn","ok":true})",
+      R"({"id":6,"amount":6.5,"city":"Bern","ok":true,"extra":[1,{"a":2}]})",
+      R"({"id":7,"amount":7.5,"city":"Kyiv","ok":true,"extra":{}})",
+      R"({"id":8,"amount":7.5,"city":"Kyiv","ok":true,"extra":{} })",
+      R"({"amount":8.5,"id":9,"city":"Riga","ok":true})",
+      R"({"id":10,"amount":9.5,"city":"Baku"})",
+      R"({"id":11,"amount":9.5,"city":"Baku"},)",
+      R"({"id":12,"amount":9.5,"city":"Baku","city":"Pune"})",
+      R"({"id":13,"amount":9.5,"city":"Baku","city":"Pune"})",
+      R"({"i\u0064":14,"amount":1.5,"city":"Doha"})",
+      R"({"i\u0064":15,"amount":1.5,"city":"Doha"})",
+      R"({"id":16,"user":{"name":"Ann"},"city":"Oslo"})",
+      R"({"id":17,"user":{"name":"Bo"},"city":"Oslo"})",
+      R"({"id":18,"user.name":"flat","city":"Oslo"})",
+      R"({"id":19,"user.name":"flat2","city":"Oslo"})",
+      R"({"id":1.5,"user.name":"flat2","city":"Oslo"})",
+      R"({"id":20,"user.name":7,"city":"Oslo"})",
+      R"({"id":21,"user.name":"x","city":12345678901234567890})",
+      "{\"id\":22,\"user.name\":\"x\",\"city\":\"Z\xfcrich\"}",
+      R"({"id":23,"user.name":"x","city":"Z\u00fcrich"})",
+      R"({"id":24,"user.name":"x","city":"Oslo"} trailing)",
+      R"({"id":25,"user.name":"x","cit")",
+      R"({})",
+      R"({})",
+      R"({"":1,"id":26})",
+      R"({"":1,"id":27})",
+  };
+  auto shared = Decoder(CodecKind::kJson, schema);
+  std::vector<std::string> shared_errors;
+  std::vector<std::string> fresh_errors;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> fresh_rows;
+  for (const std::string& message : messages) {
+    auto shared_rows = shared->Append(message);
+    shared_errors.push_back(shared_rows.ok() ? "" : shared_rows.status().message());
+    auto fresh = Decoder(CodecKind::kJson, schema);
+    auto rows = fresh->Append(message);
+    fresh_errors.push_back(rows.ok() ? "" : rows.status().message());
+    if (rows.ok()) fresh_rows.push_back(*fresh->Flush());
+  }
+  EXPECT_EQ(shared_errors, fresh_errors);
+  auto expected = arrow::Table::FromRecordBatches(schema, fresh_rows);
+  ASSERT_TRUE(expected.ok());
+  auto batch = shared->Flush();
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_TRUE((*batch)->ValidateFull().ok());
+  auto combined = (*expected)->CombineChunksToBatch();
+  ASSERT_TRUE(combined.ok());
+  EXPECT_TRUE((*batch)->Equals(**combined)) << (*batch)->ToString() << "\nexpected\n"
+                                            << (*combined)->ToString();
+  // Six messages are refused: a text amount, a trailing comma, a fractional id, invalid
+  // UTF-8, text after the object and a cut-off key.
+  EXPECT_EQ((*batch)->num_rows(), 24);
+  EXPECT_EQ(std::count(shared_errors.begin(), shared_errors.end(), ""), 24);
 }
 
 // A message with invalid UTF-8 in a string value is refused naming the field; valid

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,24 @@ struct JsonMember {
   JsonValue value;
 };
 
+/// Compares two short texts eight bytes at a time, inline: a memcmp call per key costs
+/// more than the comparison of a short key.
+inline bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t word_a;
+    uint64_t word_b;
+    std::memcpy(&word_a, a.data() + i, sizeof(word_a));
+    std::memcpy(&word_b, b.data() + i, sizeof(word_b));
+    if (word_a != word_b) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 /// Returns true when a line holds only blanks; JSON lines readers skip such lines.
 inline bool IsBlankLine(std::string_view line) {
   // Most lines start with '{'; only lines starting with a blank need the scan.
@@ -64,6 +83,14 @@ class JsonLineParser {
   /// Returns false when it does not, with the reason in error(). The members refer to
   /// `line` and to the parser's memory until the next call.
   bool Parse(std::string_view line);
+
+  /// Parses `line` as an object whose members have exactly `quoted_keys`, in this order,
+  /// each written as given (with its quotes, no escapes), into `values` (one per key).
+  /// Returns false when the line is anything else: another key order, other keys,
+  /// invalid JSON. It sets no error then; Parse() tells what the line holds. Records of
+  /// one producer repeat their keys, so this path skips decoding and looking up keys.
+  bool ParseKnownKeys(std::string_view line, const std::vector<std::string>& quoted_keys,
+                      std::vector<JsonValue>* values);
 
   const std::vector<JsonMember>& members() const { return members_; }
   /// Returns why the last Parse() failed, e.g. "invalid JSON at column 12: expected a
@@ -85,6 +112,7 @@ class JsonLineParser {
     }
   }
   bool Fail(std::string_view what);
+  void Start(std::string_view line);
 
   const char* begin_ = nullptr;
   const char* pos_ = nullptr;

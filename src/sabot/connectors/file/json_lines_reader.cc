@@ -1,15 +1,13 @@
-// The JSON lines source reader: one JsonLineParser pass per line, values staged in a
+// The JSON lines source reader: each line parsed and staged by a JsonObjectStager in a
 // BatchAssembler and committed when the whole line converted.
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
-#include <arrow/util/utf8.h>
 
 #include "sabot/connectors/file/bad_records.h"
 #include "sabot/connectors/file/batch_assembler.h"
 #include "sabot/connectors/file/file_buffer.h"
 #include "sabot/connectors/file/file_position.h"
 #include "sabot/connectors/file/file_readers.h"
-#include "sabot/connectors/file/json_line_parser.h"
 #include "sabot/connectors/file/json_object_stager.h"
 
 namespace sabot {
@@ -81,11 +79,7 @@ class JsonLinesReader : public SourceReader {
 
  private:
   Status ReadRecord(std::string_view line) {
-    if (!parser_.Parse(line)) {
-      return bad_records_.Reject(lines_.path(), lines_.line_number(), parser_.error(),
-                                 line);
-    }
-    if (!stager_->Stage(parser_.members(), arrow::util::ValidateUTF8(line))) {
+    if (!stager_->StageLine(line)) {
       return bad_records_.Reject(lines_.path(), lines_.line_number(), stager_->error(),
                                  line);
     }
@@ -98,7 +92,6 @@ class JsonLinesReader : public SourceReader {
   BadRecordHandler bad_records_;
   std::unique_ptr<BatchAssembler> assembler_;
   std::unique_ptr<JsonObjectStager> stager_;
-  JsonLineParser parser_;
   LineReader lines_;
   const int subtask_;
   const int parallelism_;

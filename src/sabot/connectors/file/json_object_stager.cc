@@ -6,30 +6,9 @@
 #include <string>
 
 #include <arrow/type.h>
+#include <arrow/util/utf8.h>
 
 namespace sabot {
-namespace {
-
-// Compares keys eight bytes at a time, inline: a memcmp call per key costs more than
-// the comparison of a short key.
-bool SameText(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) {
-    uint64_t word_a;
-    uint64_t word_b;
-    std::memcpy(&word_a, a.data() + i, sizeof(word_a));
-    std::memcpy(&word_b, b.data() + i, sizeof(word_b));
-    if (word_a != word_b) return false;
-  }
-  for (; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 inline int JsonObjectStager::FieldIndex(std::string_view key, int expected) const {
   if (static_cast<size_t>(expected) < names_.size() && SameText(names_[expected], key)) {
     return expected;
@@ -46,6 +25,54 @@ JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assem
     if (dot != std::string_view::npos && dot > 0 && dot + 1 < names_.back().size()) {
       nested_[names_.back().substr(0, dot)].push_back({names_.back().substr(dot + 1), i});
     }
+  }
+}
+
+bool JsonObjectStager::StageLine(std::string_view line) {
+  // One check of the whole line instead of one per string.
+  const bool line_is_utf8 = arrow::util::ValidateUTF8(line);
+  if (!shape_keys_.empty() &&
+      parser_.ParseKnownKeys(line, shape_keys_, &shape_values_)) {
+    return StageShape(line_is_utf8);
+  }
+  if (!parser_.Parse(line)) {
+    error_ = parser_.error();
+    return false;
+  }
+  if (!Stage(parser_.members(), line_is_utf8)) return false;
+  LearnShape(parser_.members(), line);
+  return true;
+}
+
+bool JsonObjectStager::StageShape(bool line_is_utf8) {
+  assembler_->BeginRow();
+  line_is_utf8_ = line_is_utf8;
+  for (size_t i = 0; i < shape_fields_.size(); ++i) {
+    const int index = shape_fields_[i];
+    if (index >= 0 && !StageValue(index, shape_values_[i])) {
+      return Fail(index, shape_values_[i]);
+    }
+  }
+  return true;
+}
+
+void JsonObjectStager::LearnShape(const std::vector<JsonMember>& members,
+                                  std::string_view line) {
+  shape_keys_.clear();
+  shape_fields_.clear();
+  for (const JsonMember& member : members) {
+    const std::string_view key = member.key;
+    // A key without escapes is a view into the line, right after its opening quote.
+    const bool in_line = key.data() > line.data() &&
+                         key.data() + key.size() < line.data() + line.size();
+    const int index = LookUpField(key);
+    if (!in_line || (index < 0 && nested_.count(key) > 0)) {
+      shape_keys_.clear();
+      shape_fields_.clear();
+      return;
+    }
+    shape_keys_.emplace_back(key.data() - 1, key.size() + 2);
+    shape_fields_.push_back(index);
   }
 }
 
