@@ -145,6 +145,14 @@ class BatchAssembler {
   static Result<std::unique_ptr<BatchAssembler>> MakeWithKinds(
       std::shared_ptr<arrow::Schema> schema, std::vector<ColumnKind> kinds,
       int64_t batch_size);
+  // A column of one of the kinds CommitRow appends in a loop per kind.
+  struct TypedColumn {
+    int field;
+    arrow::ArrayBuilder* builder;
+  };
+
+  // Appends the staged cell of `field`, of any kind.
+  Status AppendCell(int field);
   // Stages `text` in a string field if it is valid UTF-8, as Arrow strings must be.
   bool StageUtf8(int field, std::string_view text);
   // Makes room for `num_rows` more rows in every builder, so that rows up to
@@ -155,6 +163,11 @@ class BatchAssembler {
   std::vector<ColumnKind> kinds_;
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
   std::vector<Cell> cells_;
+  // The fields by kind: int64, double and string, and every other kind.
+  std::vector<TypedColumn> int64_columns_;
+  std::vector<TypedColumn> double_columns_;
+  std::vector<TypedColumn> string_columns_;
+  std::vector<int> other_columns_;
   int64_t reserve_rows_;
   int64_t reserved_rows_ = 0;
   int64_t num_rows_ = 0;

@@ -31,8 +31,7 @@ JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assem
 bool JsonObjectStager::StageLine(std::string_view line) {
   // One check of the whole line instead of one per string.
   const bool line_is_utf8 = arrow::util::ValidateUTF8(line);
-  if (!shape_keys_.empty() &&
-      parser_.ParseKnownKeys(line, shape_keys_, &shape_values_)) {
+  if (!shape_keys_.empty() && parser_.ParseKnownKeys(line, shape_keys_, &shape_values_)) {
     return StageShape(line_is_utf8);
   }
   if (!parser_.Parse(line)) {
@@ -63,8 +62,8 @@ void JsonObjectStager::LearnShape(const std::vector<JsonMember>& members,
   for (const JsonMember& member : members) {
     const std::string_view key = member.key;
     // A key without escapes is a view into the line, right after its opening quote.
-    const bool in_line = key.data() > line.data() &&
-                         key.data() + key.size() < line.data() + line.size();
+    const bool in_line =
+        key.data() > line.data() && key.data() + key.size() < line.data() + line.size();
     const int index = LookUpField(key);
     if (!in_line || (index < 0 && nested_.count(key) > 0)) {
       shape_keys_.clear();
