@@ -130,17 +130,38 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ImportReader(nb::handle object
       nb::type_name(object.type()).c_str());
 }
 
-Result<std::shared_ptr<arrow::Schema>> ImportSchema(nb::handle object) {
+namespace {
+
+// The C schema of an object implementing __arrow_c_schema__, kept alive by `capsule`;
+// `what` names the kind of object expected in the error.
+Result<ArrowSchema*> SchemaOf(nb::handle object, const char* what, nb::object* capsule) {
   if (!nb::hasattr(object, "__arrow_c_schema__")) {
-    return Status::TypeError(
-        "expected an Arrow schema (an object with __arrow_c_schema__"
-        ", such as a pyarrow.Schema), got ",
-        nb::type_name(object.type()).c_str());
+    return Status::TypeError("expected ", what, ", got ",
+                             nb::type_name(object.type()).c_str());
   }
-  nb::object capsule = object.attr("__arrow_c_schema__")();
-  ARROW_ASSIGN_OR_RAISE(auto* c_schema,
-                        CapsulePointer<ArrowSchema>(capsule, "arrow_schema"));
+  *capsule = object.attr("__arrow_c_schema__")();
+  return CapsulePointer<ArrowSchema>(*capsule, "arrow_schema");
+}
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::Schema>> ImportSchema(nb::handle object) {
+  nb::object capsule;
+  ARROW_ASSIGN_OR_RAISE(
+      auto* c_schema,
+      SchemaOf(object,
+               "an Arrow schema (an object with __arrow_c_schema__, such as a "
+               "pyarrow.Schema)",
+               &capsule));
   return arrow::ImportSchema(c_schema);
+}
+
+Result<std::shared_ptr<arrow::DataType>> ImportType(nb::handle object) {
+  nb::object capsule;
+  ARROW_ASSIGN_OR_RAISE(
+      auto* c_schema,
+      SchemaOf(object, "an Arrow data type such as pyarrow.int64()", &capsule));
+  return arrow::ImportType(c_schema);
 }
 
 Result<std::shared_ptr<arrow::RecordBatch>> ImportBatch(nb::handle object) {

@@ -21,6 +21,9 @@ Result<std::shared_ptr<arrow::RecordBatchReader>> ImportReader(nb::handle object
 /// Imports a schema from an object implementing __arrow_c_schema__.
 Result<std::shared_ptr<arrow::Schema>> ImportSchema(nb::handle object);
 
+/// Imports a data type from an object implementing __arrow_c_schema__ (pyarrow.int64()).
+Result<std::shared_ptr<arrow::DataType>> ImportType(nb::handle object);
+
 /// Imports one record batch from an object implementing __arrow_c_array__ (or
 /// __arrow_c_stream__, whose batches are concatenated).
 Result<std::shared_ptr<arrow::RecordBatch>> ImportBatch(nb::handle object);

@@ -1,6 +1,5 @@
 // sb.col("amount") > 1000: expressions are built in Python and evaluated by the engine
 // on whole batches (Arrow compute), never per row in Python.
-#include <arrow/c/bridge.h>
 #include <nanobind/operators.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -27,17 +26,6 @@ Expr ToExpr(nb::handle value) {
       ("cannot use a value of type " + std::string(nb::type_name(value.type()).c_str()) +
        " in an expression; expected sb.col(...), bool, int, float or str")
           .c_str());
-}
-
-std::shared_ptr<arrow::DataType> ImportDataType(nb::handle type) {
-  if (!nb::hasattr(type, "__arrow_c_schema__")) {
-    throw nb::type_error("expected an Arrow data type such as pyarrow.int64()");
-  }
-  nb::object capsule = type.attr("__arrow_c_schema__")();
-  auto* c_schema =
-      static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsule.ptr(), "arrow_schema"));
-  if (c_schema == nullptr) throw nb::python_error();
-  return ValueOrThrow(arrow::ImportType(c_schema));
 }
 
 }  // namespace
@@ -82,7 +70,9 @@ void InitializeExpressions(nb::module_& module) {
       .def("is_valid", [](const Expr& a) { return IsValid(a); })
       .def(
           "cast",
-          [](const Expr& a, nb::handle type) { return Cast(a, ImportDataType(type)); },
+          [](const Expr& a, nb::handle type) {
+            return Cast(a, ValueOrThrow(ImportType(type)));
+          },
           nb::arg("type"))
       .def("lower", [](const Expr& a) { return Lower(a); })
       .def("upper", [](const Expr& a) { return Upper(a); })
