@@ -9,10 +9,8 @@
 #include <nanobind/stl/vector.h>
 
 #include <chrono>
-#include <future>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,38 +108,24 @@ std::chrono::milliseconds Millis(int64_t ms) { return std::chrono::milliseconds(
 // Runs the job with the GIL released, checking for Ctrl-C every 100 ms: an interrupt
 // cancels the job, waits for its tasks and raises KeyboardInterrupt.
 nb::dict Execute(const StreamEnvironment& env) {
-  const double cpu_start = ProcessCpuSeconds();
-  const int64_t start = MonotonicNanos();
-  Result<std::shared_ptr<Job>> started;
+  Result<JobResult> executed;
   {
     nb::gil_scoped_release release;
-    started = env.ExecuteAsync();
+    // Ctrl-C cancels the job; the KeyboardInterrupt is raised once it has stopped.
+    executed = env.Execute([] {
+      nb::gil_scoped_acquire gil;
+      return PyErr_CheckSignals() == 0 ? Status::OK()
+                                       : Status::Cancelled("interrupted from Python");
+    });
   }
-  std::shared_ptr<Job> job = ValueOrThrow(std::move(started));
-  auto waiter = std::async(std::launch::async, [job] { return job->Wait(); });
-  while (true) {
-    std::future_status state;
-    {
-      nb::gil_scoped_release release;
-      state = waiter.wait_for(std::chrono::milliseconds(100));
-    }
-    if (state == std::future_status::ready) break;
-    if (PyErr_CheckSignals() != 0) {
-      job->Cancel();
-      nb::gil_scoped_release release;
-      waiter.wait();
-      nb::gil_scoped_acquire again;
-      throw nb::python_error();
-    }
-  }
-  ThrowIfError(waiter.get());
-  nb::dict result;
-  result["elapsed_seconds"] = (MonotonicNanos() - start) / 1e9;
-  result["cpu_seconds"] = ProcessCpuSeconds() - cpu_start;
-  result["checkpoints_completed"] =
-      job->checkpoints() == nullptr ? 0 : job->checkpoints()->num_completed();
+  if (!executed.ok() && PyErr_Occurred() != nullptr) throw nb::python_error();
+  const JobResult result = ValueOrThrow(std::move(executed));
+  nb::dict out;
+  out["elapsed_seconds"] = result.elapsed_seconds;
+  out["cpu_seconds"] = result.cpu_seconds;
+  out["checkpoints_completed"] = result.checkpoints_completed;
   nb::list metrics;
-  for (const NodeMetricsSnapshot& node : job->Metrics()) {
+  for (const NodeMetricsSnapshot& node : result.metrics) {
     nb::dict entry;
     entry["node"] = node.node_name;
     entry["rows_in"] = node.rows_in;
@@ -149,8 +133,8 @@ nb::dict Execute(const StreamEnvironment& env) {
     entry["rows_rejected"] = node.rows_rejected;
     metrics.append(entry);
   }
-  result["metrics"] = metrics;
-  return result;
+  out["metrics"] = metrics;
+  return out;
 }
 
 FileFormat ParseFileFormat(const std::string& format) {

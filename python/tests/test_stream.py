@@ -2,6 +2,10 @@
 Python or DuckDB over the same rows, not from Sabot."""
 
 import datetime
+import signal
+import subprocess
+import sys
+import time
 import random
 
 import duckdb
@@ -201,3 +205,32 @@ def test_bad_file_record_names_file_and_line(tmp_path):
 def test_schema_property_builds_without_running():
     stream = sb.Stream.from_pylist([{"x": 1, "y": "a"}]).select("y")
     assert stream.schema == pa.schema([("y", pa.string())])
+
+
+def test_ctrl_c_cancels_a_running_job(tmp_path):
+    # A job of 100 one-row batches whose map sleeps 0.2 s each would run for 20 s.
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import sys, time\n"
+        "import pyarrow as pa\n"
+        "import sabot as sb\n"
+        "def slow(batch):\n"
+        "    time.sleep(0.2)\n"
+        "    return batch\n"
+        "batches = [pa.record_batch({'x': [i]}) for i in range(100)]\n"
+        "print('started', flush=True)\n"
+        "try:\n"
+        "    sb.Stream.from_batches(batches).map(slow).collect()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+        "    sys.exit(3)\n")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline().strip() == "started"
+    time.sleep(1.0)
+    start = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=15)
+    assert process.returncode == 3, out
+    assert "interrupted" in out
+    assert time.monotonic() - start < 5

@@ -172,10 +172,21 @@ Result<std::shared_ptr<Job>> StreamEnvironment::ExecuteAsync() const {
   return Job::Start(std::move(plan), options);
 }
 
-Result<JobResult> StreamEnvironment::Execute() const {
+Result<JobResult> StreamEnvironment::Execute(const std::function<Status()>& poll) const {
+  constexpr int64_t kPollIntervalMs = 100;
   const int64_t start = MonotonicNanos();
   const double cpu_start = ProcessCpuSeconds();
   ARROW_ASSIGN_OR_RAISE(auto job, ExecuteAsync());
+  if (poll) {
+    while (!job->WaitFor(kPollIntervalMs)) {
+      Status polled = poll();
+      if (!polled.ok()) {
+        job->Cancel();
+        (void)job->Wait();
+        return polled;
+      }
+    }
+  }
   ARROW_RETURN_NOT_OK(job->Wait());
   JobResult result;
   result.metrics = job->Metrics();

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,8 +87,10 @@ class StreamEnvironment {
   Result<std::shared_ptr<const LogicalPlan>> BuildPlan() const;
   /// Starts the job and returns at once.
   Result<std::shared_ptr<Job>> ExecuteAsync() const;
-  /// Runs the job to completion.
-  Result<JobResult> Execute() const;
+  /// Runs the job to completion. `poll`, when set, is called on this thread about every
+  /// 100 ms while the job runs (Python checks for Ctrl-C there); an error from it
+  /// cancels the job and is returned.
+  Result<JobResult> Execute(const std::function<Status()>& poll = {}) const;
 
  private:
   friend class DataStream;

@@ -200,12 +200,16 @@ void Job::RunTask(Task* task) {
     status =
         Status::UnknownError("task '", task->name(), "' threw a non-standard exception");
   }
-  if (!status.ok()) {
-    Fail(status);
-    return;
-  }
+  if (!status.ok()) Fail(status);
   std::lock_guard<std::mutex> lock(mutex_);
-  ++num_finished_;
+  if (status.ok()) ++num_finished_;
+  if (++num_ended_ == physical_.tasks.size()) all_ended_.notify_all();
+}
+
+bool Job::WaitFor(int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return all_ended_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                             [this] { return num_ended_ == physical_.tasks.size(); });
 }
 
 void Job::Fail(const Status& status) {

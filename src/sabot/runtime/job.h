@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -44,6 +45,10 @@ class Job {
   /// Blocks until every task has ended; returns OK, the first task error, or Cancelled
   /// after Cancel().
   Status Wait();
+
+  /// Waits up to `timeout_ms` for every task to end. Returns true once all have; Wait()
+  /// then returns without blocking.
+  bool WaitFor(int64_t timeout_ms);
 
   /// Asks every task to stop; returns at once.
   void Cancel();
@@ -90,6 +95,8 @@ class Job {
   bool cancelled_ = false;
   bool stopped_with_savepoint_ = false;
   size_t num_finished_ = 0;  // tasks that ended without error
+  size_t num_ended_ = 0;     // tasks that ended, with or without error
+  std::condition_variable all_ended_;
   std::mutex wait_mutex_;  // serializes Wait(): one joins, later calls see final_status_
   bool joined_ = false;
   Status final_status_;
