@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -15,20 +16,38 @@ from .agents import Agent, AgentStream, Supervisor
 from .brokers import parse_broker, read_all
 from .checkpoints import CheckpointGate, CheckpointStore, restore_tables, snapshot_tables
 from .stream import Stream
-from .tables import Table
+from .tables import Table, TableBackend
 from .topics import Topic, make_topic
 
 logger = logging.getLogger("sabot.app")
 
 
 def _parse_state(state: str) -> str:
+    """'memory://', or 'rocksdb://' and RocksDB's absolute directory."""
     if state in ("memory://", "memory"):
         return "memory://"
-    if state.startswith("rocksdb://"):
-        raise NotImplementedError(
-            f"state '{state}': App tables keep state in memory in this version; use "
-            f"'memory://' (the dataflow API's keyed operators run on RocksDB)")
-    raise ValueError(f"unknown state '{state}'; use 'memory://' or 'rocksdb://PATH'")
+    if isinstance(state, str) and state.startswith("rocksdb://"):
+        return "rocksdb://" + _rocksdb_path(state)
+    raise ValueError(f"unknown state {state!r}; use 'memory://' or 'rocksdb://PATH'")
+
+
+def _rocksdb_path(state: str) -> str:
+    """The absolute PATH of `state`, checked now so that a bad setting fails when the App
+    is made rather than when its first table is used."""
+    path = state[len("rocksdb://"):]
+    if not path:
+        raise ValueError(f"state '{state}' needs a directory: 'rocksdb:///var/lib/sabot', "
+                         f"or a path relative to the working directory, 'rocksdb://state'")
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"state '{state}': {path} is not a directory; choose another PATH")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"state '{state}': cannot create {path} because {existing} is not "
+                         f"a writable directory; choose another PATH")
+    return path
 
 
 class App:
@@ -44,6 +63,7 @@ class App:
         self._broker = parse_broker(broker)
         self.broker = broker
         self.state = _parse_state(state)
+        self._table_backend = TableBackend(id, self.state)
         self.value_serializer = value_serializer
         self.key_serializer = key_serializer
         self.checkpoint_dir = checkpoint_dir
@@ -82,9 +102,12 @@ class App:
     # ---- declarations ----------------------------------------------------------------
 
     def topic(self, name: str, partitions: Optional[int] = None,
-              key_serializer: Optional[str] = None, value_serializer: Optional[str] = None,
-              schema: Optional[pa.Schema] = None) -> Topic:
-        """Declares (or returns the already declared) topic `name`."""
+              key_serializer: Any = None, value_serializer: Any = None,
+              schema: Any = None) -> Topic:
+        """Declares (or returns the already declared) topic `name`. Serializers are names
+        ('json', 'avro', 'msgpack', 'arrow', 'raw') or sabot.serializers.avro(...);
+        `schema` is a pyarrow schema, or for 'avro' also an Avro record schema (JSON text
+        or dict), which the 'avro' serializer needs (sabot.serializers)."""
         if name in self.topics:
             existing = self.topics[name]
             if partitions is not None and partitions != existing.partitions:
@@ -250,7 +273,8 @@ class App:
                         f": memory:// topics do not outlive the process; delete the "
                         f"checkpoint directory to start afresh")
                 agent.processed_positions[partition] = position
-        restore_tables(self.tables, state["tables"])
+        restore_tables(self._table_backend, self.tables, state,
+                       self._store.read_tables(state["id"]), self._store.directory)
         logger.info("app %s restored checkpoint %d from %s", self.id, state["id"],
                     self._store.directory)
 
@@ -274,13 +298,14 @@ class App:
     def _write_checkpoint(self) -> int:
         # Values sent before the checkpoint are delivered before it counts.
         self._flush_topics()
+        tables, snapshot = snapshot_tables(self._table_backend, self.tables)
         state = {
             "app": self.id,
             "agents": {name: {str(p): pos for p, pos in agent.processed_positions.items()}
                        for name, agent in self.agents.items()},
-            "tables": snapshot_tables(self.tables),
+            **tables,
         }
-        checkpoint_id = self._store.write(state)
+        checkpoint_id = self._store.write(state, snapshot)
         self.checkpoints_completed += 1
         return checkpoint_id
 

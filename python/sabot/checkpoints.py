@@ -5,10 +5,16 @@ before the positions, and the agents go on from there (each message's table upda
 count once). Values yielded to sink topics after the checkpoint are sent again
 (at-least-once).
 
-Files: <checkpoint_dir>/checkpoint-<n>.json, written to a temporary file, synced and
-renamed, so a crash never leaves a partial checkpoint; the newest three are kept.
-Table keys and values must be JSON values (str, int, float, bool, None, lists and dicts
-with str keys); tuple keys come back as tuples.
+Files in <checkpoint_dir>, per checkpoint n:
+- checkpoint-<n>.state: the snapshot of the App's state backend, which holds the tables
+  (their caches are written to it first; sabot.tables). It restores only into the same
+  kind of backend (memory:// or rocksdb://), so the App's state setting must not change
+  between runs that share a checkpoint directory.
+- checkpoint-<n>.json: the positions, the tables' names and the backend's kind.
+Each is written to a temporary file, synced and renamed, the state file first, so a
+crash never leaves a partial checkpoint and a JSON file implies its state file. The
+newest three are kept. Format 2; format 1 (tables as JSON, before tables lived in the
+state backend) is refused with a message rather than converted.
 """
 
 from __future__ import annotations
@@ -16,15 +22,16 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import orjson
 
 if TYPE_CHECKING:
     from .agents import AgentStream
+    from .tables import Table, TableBackend
 
 _NAME = re.compile(r"^checkpoint-(\d+)\.json$")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class CheckpointGate:
@@ -57,18 +64,6 @@ class CheckpointGate:
         self._event().set()
 
 
-def _encode_key(key: Any) -> Any:
-    if isinstance(key, tuple):
-        return {"__tuple__": [_encode_key(k) for k in key]}
-    return key
-
-
-def _decode_key(key: Any) -> Any:
-    if isinstance(key, dict) and "__tuple__" in key:
-        return tuple(_decode_key(k) for k in key["__tuple__"])
-    return key
-
-
 class CheckpointStore:
     def __init__(self, directory: str, retain: int = 3):
         if not directory:
@@ -85,31 +80,56 @@ class CheckpointStore:
                 ids.append(int(match.group(1)))
         return sorted(ids)
 
+    def _path(self, checkpoint_id: int, suffix: str) -> str:
+        return os.path.join(self.directory, f"checkpoint-{checkpoint_id}.{suffix}")
+
     def latest(self) -> Optional[dict]:
         """The newest checkpoint, or None."""
         ids = self._ids()
         if not ids:
             return None
-        path = os.path.join(self.directory, f"checkpoint-{ids[-1]}.json")
+        path = self._path(ids[-1], "json")
         with open(path, "rb") as source:
             try:
                 state = orjson.loads(source.read())
             except orjson.JSONDecodeError as error:
                 raise ValueError(f"checkpoint {path} is not valid JSON: {error}") from None
+        if state.get("format") == 1:
+            raise ValueError(f"checkpoint {path} has format 1 (tables as JSON), from a "
+                             f"version before tables lived in the state backend; this "
+                             f"version reads format {FORMAT_VERSION}: finish the run with "
+                             f"the previous version, or delete the checkpoint directory to "
+                             f"start afresh")
         if state.get("format") != FORMAT_VERSION:
             raise ValueError(f"checkpoint {path} has format {state.get('format')!r}; this "
                              f"version reads format {FORMAT_VERSION}")
         return state
 
-    def write(self, state: dict) -> int:
-        """Writes `state` as the next checkpoint; returns its id."""
+    def read_tables(self, checkpoint_id: int) -> bytes:
+        """The state backend's snapshot saved with checkpoint `checkpoint_id`."""
+        with open(self._path(checkpoint_id, "state"), "rb") as source:
+            return source.read()
+
+    def write(self, state: dict, tables: bytes) -> int:
+        """Writes `state` and the tables' snapshot as the next checkpoint; returns its id."""
         ids = self._ids()
         checkpoint_id = (ids[-1] + 1) if ids else 1
         state = dict(state, format=FORMAT_VERSION, id=checkpoint_id)
-        path = os.path.join(self.directory, f"checkpoint-{checkpoint_id}.json")
+        self._write_file(self._path(checkpoint_id, "state"), tables)
+        self._write_file(self._path(checkpoint_id, "json"), orjson.dumps(state))
+        for old in ids[:max(0, len(ids) + 1 - self.retain)]:
+            # The state file first: a crash between the two leaves a JSON file, which the
+            # next write lists and removes, never a state file no JSON file names.
+            if os.path.exists(self._path(old, "state")):
+                os.remove(self._path(old, "state"))
+            os.remove(self._path(old, "json"))
+        return checkpoint_id
+
+    def _write_file(self, path: str, data: bytes) -> None:
+        """Writes `path` whole or not at all, and durably before the next file."""
         temporary = path + ".tmp"
         with open(temporary, "wb") as out:
-            out.write(orjson.dumps(state))
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.rename(temporary, path)
@@ -118,35 +138,23 @@ class CheckpointStore:
             os.fsync(directory)
         finally:
             os.close(directory)
-        for old in ids[:max(0, len(ids) + 1 - self.retain)]:
-            os.remove(os.path.join(self.directory, f"checkpoint-{old}.json"))
-        return checkpoint_id
 
 
-def snapshot_tables(tables: dict) -> dict:
-    result = {}
-    for name, table in tables.items():
-        entries = []
-        for key, value in table._data.items():
-            entries.append([_encode_key(key), value, table._partition_of.get(key)])
-        try:
-            orjson.dumps(entries)
-        except TypeError as error:
-            raise TypeError(f"table '{name}' holds a value that is not JSON ({error}); "
-                            f"checkpointed tables keep JSON values") from None
-        result[name] = entries
-    return result
+def snapshot_tables(backend: "TableBackend",
+                    tables: Dict[str, "Table"]) -> Tuple[dict, bytes]:
+    """The checkpoint's fields about the tables, and the backend's snapshot to save
+    beside it."""
+    snapshot = backend.snapshot(tables)
+    return {"tables": backend.names(), "state_backend": backend.kind}, snapshot
 
 
-def restore_tables(tables: dict, saved: dict) -> None:
-    for name, entries in saved.items():
-        table = tables.get(name)
-        if table is None:
-            continue
-        table._data.clear()
-        table._partition_of.clear()
-        for key, value, partition in entries:
-            key = _decode_key(key)
-            table._data[key] = value
-            if partition is not None:
-                table._partition_of[key] = partition
+def restore_tables(backend: "TableBackend", tables: Dict[str, "Table"], state: dict,
+                   snapshot: bytes, where: str) -> None:
+    """Puts the tables of checkpoint `state` (whose backend snapshot is `snapshot`) back."""
+    if state["state_backend"] != backend.kind:
+        raise ValueError(f"checkpoint {state['id']} in {where} holds tables of a "
+                         f"{state['state_backend']} state backend, and this app's state is "
+                         f"{backend.kind}: a snapshot restores only into its own kind; use "
+                         f"the state setting the checkpoints were taken with, or delete the "
+                         f"checkpoint directory to start afresh")
+    backend.restore(tables, state["tables"], snapshot)

@@ -157,11 +157,15 @@ class Topic:
         return self._backend.end_offsets()
 
 
-def make_topic(app: "App", name: str, partitions: int, key_serializer: Optional[str],
-               value_serializer: Optional[str], schema: Optional[pa.Schema]) -> Topic:
+def make_topic(app: "App", name: str, partitions: int, key_serializer: Any,
+               value_serializer: Any, schema: Any) -> Topic:
     if not isinstance(partitions, int) or partitions < 1:
         raise ValueError(f"topic '{name}': partitions must be a positive int, got {partitions!r}")
-    return Topic(app, name, partitions,
-                 get_serializer(key_serializer or app.key_serializer, "key_serializer"),
-                 get_serializer(value_serializer or app.value_serializer, "value_serializer"),
-                 schema)
+    key = get_serializer(key_serializer or app.key_serializer, "key_serializer", topic=name)
+    # 'avro' values are made for `schema` (pyarrow or Avro); the topic's schema is then
+    # the codec's pyarrow schema of the records.
+    value = get_serializer(value_serializer or app.value_serializer, "value_serializer",
+                           schema=schema, topic=name)
+    if value.schema is not None:
+        schema = value.schema
+    return Topic(app, name, partitions, key, value, schema)

@@ -32,4 +32,5 @@ NB_MODULE(_sabot, module) {
   py::InitializeTopics(module);
   py::InitializeKafka(module);
   py::InitializeState(module);
+  py::InitializeCodecs(module);
 }

@@ -151,6 +151,8 @@ class PyListState {
 }  // namespace
 
 void InitializeState(nb::module_& module) {
+  // A state keeps a pointer to its backend: keep_alive<1, 2> holds the backend for as
+  // long as the state object lives.
   nb::class_<Backend>(module, "StateBackend")
       .def(nb::init<const std::string&, std::string>(), nb::arg("kind"),
            nb::arg("directory") = "")
@@ -165,19 +167,22 @@ void InitializeState(nb::module_& module) {
             backend.get()->Restore(std::string_view(snapshot.c_str(), snapshot.size())));
       });
   nb::class_<PyValueState>(module, "ValueStateBytes")
-      .def(nb::init<Backend&, std::string>(), nb::arg("backend"), nb::arg("name"))
+      .def(nb::init<Backend&, std::string>(), nb::arg("backend"), nb::arg("name"),
+           nb::keep_alive<1, 2>())
       .def("get", &PyValueState::Get)
       .def("update", &PyValueState::Update)
       .def("clear", &PyValueState::Clear);
   nb::class_<PyMapState>(module, "MapStateBytes")
-      .def(nb::init<Backend&, std::string>(), nb::arg("backend"), nb::arg("name"))
+      .def(nb::init<Backend&, std::string>(), nb::arg("backend"), nb::arg("name"),
+           nb::keep_alive<1, 2>())
       .def("get", &PyMapState::Get)
       .def("put", &PyMapState::Put)
       .def("remove", &PyMapState::Remove)
       .def("entries", &PyMapState::Entries)
       .def("clear", &PyMapState::Clear);
   nb::class_<PyListState>(module, "ListStateBytes")
-      .def(nb::init<Backend&, std::string>(), nb::arg("backend"), nb::arg("name"))
+      .def(nb::init<Backend&, std::string>(), nb::arg("backend"), nb::arg("name"),
+           nb::keep_alive<1, 2>())
       .def("add", &PyListState::Add)
       .def("get", &PyListState::Get)
       .def("clear", &PyListState::Clear);

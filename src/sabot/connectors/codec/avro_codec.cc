@@ -2,10 +2,15 @@
 // the writer schema in a Schema Registry, then the Avro binary datum. The decoder
 // compiles one plan per writer schema id that maps writer fields to columns by name; the
 // encoder registers the schema derived from its Arrow schema once, at the first batch.
+// With AvroCodecOptions (avro_codec.h) a writer schema can also be known without a
+// registry: for plain Avro binary (the datum alone) or for one schema id.
+#include "sabot/connectors/codec/avro_codec.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -258,17 +263,49 @@ struct DecodingPlan {
   };
   std::shared_ptr<const AvroSchema> schema;
   std::vector<Step> steps;
+  // How errors name the schema: "writer schema 7", or "the writer schema" for plain
+  // Avro.
+  std::string label;
 };
+
+std::string SchemaIdLabel(uint32_t id) {
+  std::string label = "writer schema ";
+  label += std::to_string(id);
+  return label;
+}
 
 class AvroDecoder : public Decoder {
  public:
-  AvroDecoder(std::unique_ptr<SchemaRegistryClient> registry,
+  // `registry` is null when every writer schema is given with SetWriterSchema().
+  AvroDecoder(AvroFraming framing, std::unique_ptr<SchemaRegistryClient> registry,
               std::unique_ptr<BatchAssembler> rows)
-      : registry_(std::move(registry)),
+      : framing_(framing),
+        registry_(std::move(registry)),
         rows_(std::move(rows)),
         timestamp_units_(TimestampUnitsPerSecond(*rows_->schema())) {}
 
+  // Compiles the plan of a writer schema known without a registry: of every message
+  // (plain framing, `id` unset) or of the messages with schema id `id`.
+  Status SetWriterSchema(std::optional<uint32_t> id, std::string_view json) {
+    auto parsed = ParseAvroSchema(json);
+    if (!parsed.ok()) {
+      return parsed.status().WithMessage("avro: the writer schema given: ",
+                                         parsed.status().message());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto plan,
+                          CompilePlan(*std::move(parsed),
+                                      id ? SchemaIdLabel(*id) : "the writer schema"));
+    if (id) {
+      plans_[*id] = std::move(plan);
+      fixed_ids_.push_back(*id);
+    } else {
+      plain_plan_ = std::move(plan);
+    }
+    return Status::OK();
+  }
+
   Result<int64_t> Append(std::string_view payload) override {
+    if (framing_ == AvroFraming::kPlain) return AppendDatum(*plain_plan_, payload, 0);
     const auto* bytes = reinterpret_cast<const uint8_t*>(payload.data());
     if (!payload.empty() && bytes[0] != kMagicByte) {
       static constexpr char kHex[] = "0123456789abcdef";
@@ -285,27 +322,7 @@ class AvroDecoder : public Decoder {
                         uint32_t{bytes[3]} << 8 | uint32_t{bytes[4]};
     const DecodingPlan* plan;
     ARROW_ASSIGN_OR_RAISE(plan, PlanFor(id));
-
-    rows_->BeginRow();
-    AvroReader reader(payload, kHeaderSize);
-    for (const DecodingPlan::Step& step : plan->steps) {
-      const int64_t start = reader.offset();
-      if (step.column < 0) {
-        if (!reader.Skip(*step.field->type)) {
-          return ReadError(id, *step.field, start, reader.error());
-        }
-        continue;
-      }
-      ARROW_RETURN_NOT_OK(
-          Decode(id, *step.field, *step.field->type, step.column, &reader));
-    }
-    if (!reader.at_end()) {
-      return Status::Invalid("avro: the datum of writer schema ", id, " ends at byte ",
-                             reader.offset(), " but the message has ", payload.size(),
-                             " bytes");
-    }
-    ARROW_RETURN_NOT_OK(rows_->CommitRow());
-    return 1;
+    return AppendDatum(*plan, payload, kHeaderSize);
   }
 
   int64_t num_rows() const override { return rows_->num_rows(); }
@@ -313,6 +330,31 @@ class AvroDecoder : public Decoder {
   Result<std::shared_ptr<arrow::RecordBatch>> Flush() override { return rows_->Flush(); }
 
  private:
+  // Decodes the datum at `start` of `payload` into one row.
+  Result<int64_t> AppendDatum(const DecodingPlan& plan, std::string_view payload,
+                              size_t start) {
+    rows_->BeginRow();
+    AvroReader reader(payload, start);
+    for (const DecodingPlan::Step& step : plan.steps) {
+      const int64_t field_start = reader.offset();
+      if (step.column < 0) {
+        if (!reader.Skip(*step.field->type)) {
+          return ReadError(plan.label, *step.field, field_start, reader.error());
+        }
+        continue;
+      }
+      ARROW_RETURN_NOT_OK(
+          Decode(plan.label, *step.field, *step.field->type, step.column, &reader));
+    }
+    if (!reader.at_end()) {
+      return Status::Invalid("avro: the datum of ", plan.label, " ends at byte ",
+                             reader.offset(), " but the message has ", payload.size(),
+                             " bytes");
+    }
+    ARROW_RETURN_NOT_OK(rows_->CommitRow());
+    return 1;
+  }
+
   Result<const DecodingPlan*> PlanFor(uint32_t id) {
     if (id == last_id_ && last_plan_ != nullptr) return last_plan_;
     auto found = plans_.find(id);
@@ -331,6 +373,16 @@ class AvroDecoder : public Decoder {
                              " in the message header is not a "
                              "Schema Registry id (above 2^31 - 1)");
     }
+    if (registry_ == nullptr) {
+      std::string known;
+      for (const uint32_t fixed : fixed_ids_) {
+        known += known.empty() ? "" : ", ";
+        known += std::to_string(fixed);
+      }
+      return Status::Invalid("avro: the message has writer schema id ", id,
+                             " but the decoder knows only schema id ", known,
+                             " and has no schema registry to fetch others from");
+    }
     ARROW_ASSIGN_OR_RAISE(std::string json,
                           registry_->GetSchemaById(static_cast<int32_t>(id)));
     auto parsed = ParseAvroSchema(json);
@@ -339,10 +391,16 @@ class AvroDecoder : public Decoder {
                                          registry_->url(), ": ",
                                          parsed.status().message());
     }
+    return CompilePlan(*std::move(parsed), SchemaIdLabel(id));
+  }
+
+  Result<std::unique_ptr<DecodingPlan>> CompilePlan(
+      std::shared_ptr<const AvroSchema> writer, std::string label) {
     auto plan = std::make_unique<DecodingPlan>();
-    plan->schema = *std::move(parsed);
+    plan->schema = std::move(writer);
+    plan->label = std::move(label);
     if (plan->schema->type != AvroType::kRecord) {
-      return Status::NotImplemented("avro: writer schema ", id, " is ",
+      return Status::NotImplemented("avro: ", plan->label, " is ",
                                     plan->schema->ToString(),
                                     "; only record schemas can be read into columns");
     }
@@ -350,7 +408,7 @@ class AvroDecoder : public Decoder {
     for (const AvroField& field : plan->schema->fields) {
       const int column = schema.GetFieldIndex(field.name);
       if (column >= 0 && !Readable(*field.type, rows_->kind(column))) {
-        return Status::Invalid("avro: field '", field.name, "' of writer schema ", id,
+        return Status::Invalid("avro: field '", field.name, "' of ", plan->label,
                                " is ", field.type->ToString(),
                                ", which cannot be read into a column of type ",
                                schema.field(column)->type()->ToString());
@@ -360,13 +418,13 @@ class AvroDecoder : public Decoder {
     return plan;
   }
 
-  Status ReadError(uint32_t id, const AvroField& field, int64_t offset,
+  Status ReadError(const std::string& label, const AvroField& field, int64_t offset,
                    const char* error) const {
     return Status::Invalid("avro: field '", field.name, "' (", field.type->ToString(),
-                           ") of writer schema ", id, " at byte ", offset, ": ", error);
+                           ") of ", label, " at byte ", offset, ": ", error);
   }
 
-  Status Decode(uint32_t id, const AvroField& field, const AvroSchema& type, int column,
+  Status Decode(const std::string& label, const AvroField& field, const AvroSchema& type, int column,
                 AvroReader* reader) {
     const int64_t start = reader->offset();
     bool stored = true;
@@ -380,14 +438,14 @@ class AvroDecoder : public Decoder {
       case AvroType::kUnion: {
         const AvroSchema* branch;
         if (!reader->ReadBranch(type, &branch)) {
-          return ReadError(id, field, start, reader->error());
+          return ReadError(label, field, start, reader->error());
         }
-        return Decode(id, field, *branch, column, reader);
+        return Decode(label, field, *branch, column, reader);
       }
       case AvroType::kBoolean: {
         bool value;
         if (!reader->ReadBoolean(&value))
-          return ReadError(id, field, start, reader->error());
+          return ReadError(label, field, start, reader->error());
         stored = rows_->StageBool(column, value);
         break;
       }
@@ -395,7 +453,7 @@ class AvroDecoder : public Decoder {
       case AvroType::kLong: {
         const bool read = type.type == AvroType::kInt ? reader->ReadInt(&integer)
                                                       : reader->ReadLong(&integer);
-        if (!read) return ReadError(id, field, start, reader->error());
+        if (!read) return ReadError(label, field, start, reader->error());
         int64_t value = integer;
         const int64_t writer_unit = UnitsPerSecond(type.logical_type);
         if (writer_unit > 0 && timestamp_units_[column] > 0) {
@@ -409,7 +467,7 @@ class AvroDecoder : public Decoder {
       case AvroType::kFloat: {
         float value;
         if (!reader->ReadLittleEndian(&value)) {
-          return ReadError(id, field, start, reader->error());
+          return ReadError(label, field, start, reader->error());
         }
         stored = rows_->StageDouble(column, value);
         break;
@@ -417,7 +475,7 @@ class AvroDecoder : public Decoder {
       case AvroType::kDouble: {
         double value;
         if (!reader->ReadLittleEndian(&value)) {
-          return ReadError(id, field, start, reader->error());
+          return ReadError(label, field, start, reader->error());
         }
         stored = rows_->StageDouble(column, value);
         break;
@@ -429,16 +487,16 @@ class AvroDecoder : public Decoder {
         const bool read = type.type == AvroType::kFixed
                               ? reader->ReadFixed(type.size, &value)
                               : reader->ReadBytes(&value);
-        if (!read) return ReadError(id, field, start, reader->error());
+        if (!read) return ReadError(label, field, start, reader->error());
         stored = rows_->StageBytes(column, value);
         problem = " that is not valid UTF-8";
         break;
       }
       case AvroType::kEnum: {
         int64_t index;
-        if (!reader->ReadInt(&index)) return ReadError(id, field, start, reader->error());
+        if (!reader->ReadInt(&index)) return ReadError(label, field, start, reader->error());
         if (index < 0 || index >= static_cast<int64_t>(type.symbols.size())) {
-          return ReadError(id, field, start, "enum symbol index out of range");
+          return ReadError(label, field, start, "enum symbol index out of range");
         }
         stored = rows_->StageBytes(column, type.symbols[index]);
         break;
@@ -454,16 +512,21 @@ class AvroDecoder : public Decoder {
     // Integers are shown, other values described.
     const std::string shown =
         problem == nullptr ? std::string(" ") + std::to_string(integer) : problem;
-    return Status::Invalid("avro: field '", field.name, "' of writer schema ", id,
-                           " at byte ", start, ": cannot store ", type.ToString(), shown,
+    return Status::Invalid("avro: field '", field.name, "' of ", label, " at byte ",
+                           start, ": cannot store ", type.ToString(), shown,
                            " in a column of type ",
                            rows_->schema()->field(column)->type()->ToString());
   }
 
+  const AvroFraming framing_;
   std::unique_ptr<SchemaRegistryClient> registry_;
   std::unique_ptr<BatchAssembler> rows_;
   std::vector<int64_t> timestamp_units_;
   std::unordered_map<uint32_t, std::unique_ptr<DecodingPlan>> plans_;
+  // Plain framing: the plan of every message.
+  std::unique_ptr<DecodingPlan> plain_plan_;
+  // The ids given with SetWriterSchema(), for the error about other ids.
+  std::vector<uint32_t> fixed_ids_;
   // Topics rarely change writer schema: the last plan is checked before the map.
   uint32_t last_id_ = 0;
   const DecodingPlan* last_plan_ = nullptr;
@@ -500,20 +563,33 @@ const ArrayType& As(const arrow::Array& array) {
   return checked_cast<const ArrayType&>(array);
 }
 
+// The Confluent wire format header of schema `id`.
+std::string ConfluentHeader(int32_t id) {
+  std::string header(1, static_cast<char>(kMagicByte));
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    header.push_back(static_cast<char>(static_cast<uint32_t>(id) >> shift));
+  }
+  return header;
+}
+
 class AvroEncoder : public Encoder {
  public:
+  // With a `registry`, the schema is registered under `subject` at the first batch and
+  // the header made of its id; without, every message starts with `header` (empty for
+  // plain Avro).
   AvroEncoder(std::unique_ptr<SchemaRegistryClient> registry, std::string subject,
               std::shared_ptr<arrow::Schema> schema, std::string avro_schema,
-              std::vector<ColumnKind> kinds)
+              std::vector<ColumnKind> kinds, std::string header = "")
       : registry_(std::move(registry)),
         subject_(std::move(subject)),
         schema_(std::move(schema)),
         avro_schema_(std::move(avro_schema)),
         kinds_(std::move(kinds)),
-        timestamp_units_(TimestampUnitsPerSecond(*schema_)) {}
+        timestamp_units_(TimestampUnitsPerSecond(*schema_)),
+        header_(std::move(header)) {}
 
   Status Encode(const arrow::RecordBatch& batch, EncodedMessages* out) override {
-    if (header_.empty()) ARROW_RETURN_NOT_OK(RegisterSchema());
+    if (registry_ != nullptr && header_.empty()) ARROW_RETURN_NOT_OK(RegisterSchema());
     for (int i = 0; i < batch.num_columns(); ++i) {
       if (!schema_->field(i)->nullable() && batch.column(i)->null_count() > 0) {
         return Status::Invalid("avro: column '", schema_->field(i)->name(),
@@ -543,10 +619,7 @@ class AvroEncoder : public Encoder {
  private:
   Status RegisterSchema() {
     ARROW_ASSIGN_OR_RAISE(const int32_t id, registry_->Register(subject_, avro_schema_));
-    header_.push_back(static_cast<char>(kMagicByte));
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      header_.push_back(static_cast<char>(static_cast<uint32_t>(id) >> shift));
-    }
+    header_ = ConfluentHeader(id);
     return Status::OK();
   }
 
@@ -624,7 +697,7 @@ class AvroEncoder : public Encoder {
   std::string avro_schema_;
   std::vector<ColumnKind> kinds_;
   std::vector<int64_t> timestamp_units_;
-  // The magic byte and the registered schema id; empty until registered.
+  // The magic byte and the schema id; with a registry, empty until registered.
   std::string header_;
 };
 
@@ -638,20 +711,107 @@ Result<std::unique_ptr<SchemaRegistryClient>> MakeRegistryClient(
   return SchemaRegistryClient::Make(config.schema_registry_url);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Decoder>> MakeAvroDecoder(const CodecConfig& config,
-                                                 std::shared_ptr<arrow::Schema> schema,
-                                                 int64_t batch_size) {
-  ARROW_ASSIGN_OR_RAISE(auto registry, MakeRegistryClient(config));
-  ARROW_ASSIGN_OR_RAISE(auto rows, BatchAssembler::MakeForBinaryCodec(
-                                       std::move(schema), batch_size, "avro"));
-  return std::make_unique<AvroDecoder>(std::move(registry), std::move(rows));
+// Returns whether values of `a` and `b` have the same binary encoding (names,
+// namespaces, docs and defaults aside).
+bool SameEncoding(const AvroSchema& a, const AvroSchema& b) {
+  if (a.type != b.type || a.logical_type != b.logical_type || a.size != b.size ||
+      a.symbols != b.symbols || a.fields.size() != b.fields.size() ||
+      a.branches.size() != b.branches.size() ||
+      (a.items == nullptr) != (b.items == nullptr)) {
+    return false;
+  }
+  for (size_t i = 0; i < a.fields.size(); ++i) {
+    if (a.fields[i].name != b.fields[i].name ||
+        !SameEncoding(*a.fields[i].type, *b.fields[i].type)) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < a.branches.size(); ++i) {
+    if (!SameEncoding(*a.branches[i], *b.branches[i])) return false;
+  }
+  return a.items == nullptr || SameEncoding(*a.items, *b.items);
 }
 
-Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const CodecConfig& config,
+// Returns OK when the writer schema `given` describes the rows as the encoder writes
+// them (in `derived`, AvroSchemaFromArrow's schema), or an error naming the first field
+// that differs.
+Status CheckSameEncoding(const AvroSchema& given, const AvroSchema& derived) {
+  constexpr const char* kPrefix =
+      "avro: the writer schema given does not describe the rows as the encoder writes "
+      "them: ";
+  if (given.type != AvroType::kRecord) {
+    return Status::Invalid(kPrefix, "it is ", given.ToString(), ", not a record");
+  }
+  for (size_t i = 0; i < std::max(given.fields.size(), derived.fields.size()); ++i) {
+    if (i >= given.fields.size()) {
+      return Status::Invalid(kPrefix, "it has no field for column '",
+                             derived.fields[i].name, "'");
+    }
+    const AvroField& field = given.fields[i];
+    if (i >= derived.fields.size()) {
+      return Status::Invalid(kPrefix, "its field ", i, " is '", field.name,
+                             "' where the rows have no more columns");
+    }
+    if (field.name != derived.fields[i].name) {
+      return Status::Invalid(kPrefix, "its field ", i, " is '", field.name,
+                             "' where the rows have column '", derived.fields[i].name,
+                             "'");
+    }
+    if (!SameEncoding(*field.type, *derived.fields[i].type)) {
+      return Status::Invalid(kPrefix, "field '", field.name, "' is ",
+                             field.type->ToString(), " there, the encoder writes ",
+                             derived.fields[i].type->ToString(),
+                             " (it writes nullable columns as [\"null\", T])");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Decoder>> MakeAvroDecoder(const AvroCodecOptions& options,
+                                                 std::shared_ptr<arrow::Schema> schema,
+                                                 int64_t batch_size) {
+  std::optional<uint32_t> fixed_id;
+  std::unique_ptr<SchemaRegistryClient> registry;
+  if (options.framing == AvroFraming::kPlain) {
+    if (options.writer_schema.empty()) {
+      return Status::Invalid(
+          "avro: plain Avro binary (without the Confluent header) is read with a writer "
+          "schema known in advance: give one");
+    }
+  } else {
+    if (!options.writer_schema.empty()) {
+      if (!options.schema_id) {
+        return Status::Invalid(
+            "avro: a writer schema for the Confluent wire format needs its schema id");
+      }
+      if (*options.schema_id < 0) {
+        return Status::Invalid("avro: schema id ", *options.schema_id, " is negative");
+      }
+      fixed_id = static_cast<uint32_t>(*options.schema_id);
+    }
+    if (!fixed_id || !options.schema_registry_url.empty()) {
+      CodecConfig config;
+      config.schema_registry_url = options.schema_registry_url;
+      ARROW_ASSIGN_OR_RAISE(registry, MakeRegistryClient(config));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto rows, BatchAssembler::MakeForBinaryCodec(
+                                       std::move(schema), batch_size, "avro"));
+  auto decoder =
+      std::make_unique<AvroDecoder>(options.framing, std::move(registry), std::move(rows));
+  if (!options.writer_schema.empty()) {
+    ARROW_RETURN_NOT_OK(decoder->SetWriterSchema(fixed_id, options.writer_schema));
+  }
+  return decoder;
+}
+
+Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const AvroCodecOptions& options,
                                                  std::shared_ptr<arrow::Schema> schema) {
-  if (config.subject.empty()) {
+  const bool registers =
+      options.framing == AvroFraming::kConfluent && !options.schema_id.has_value();
+  if (registers && options.subject.empty()) {
     return Status::Invalid("the avro codec needs a subject to register its schema under");
   }
   ARROW_ASSIGN_OR_RAISE(std::string avro_schema, AvroSchemaFromArrow(*schema));
@@ -660,10 +820,47 @@ Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const CodecConfig& config,
     ARROW_ASSIGN_OR_RAISE(ColumnKind kind, CodecColumnKindOf(*field, "avro"));
     kinds.push_back(kind);
   }
-  ARROW_ASSIGN_OR_RAISE(auto registry, MakeRegistryClient(config));
-  return std::make_unique<AvroEncoder>(std::move(registry), config.subject,
+  if (!options.writer_schema.empty()) {
+    auto given = ParseAvroSchema(options.writer_schema);
+    if (!given.ok()) {
+      return given.status().WithMessage("avro: the writer schema given: ",
+                                        given.status().message());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto derived, ParseAvroSchema(avro_schema));
+    ARROW_RETURN_NOT_OK(CheckSameEncoding(**given, *derived));
+    avro_schema = options.writer_schema;
+  }
+  std::unique_ptr<SchemaRegistryClient> registry;
+  std::string header;
+  if (registers) {
+    CodecConfig config;
+    config.schema_registry_url = options.schema_registry_url;
+    ARROW_ASSIGN_OR_RAISE(registry, MakeRegistryClient(config));
+  } else if (options.framing == AvroFraming::kConfluent) {
+    if (*options.schema_id < 0) {
+      return Status::Invalid("avro: schema id ", *options.schema_id, " is negative");
+    }
+    header = ConfluentHeader(*options.schema_id);
+  }
+  return std::make_unique<AvroEncoder>(std::move(registry), options.subject,
                                        std::move(schema), std::move(avro_schema),
-                                       std::move(kinds));
+                                       std::move(kinds), std::move(header));
+}
+
+Result<std::unique_ptr<Decoder>> MakeAvroDecoder(const CodecConfig& config,
+                                                 std::shared_ptr<arrow::Schema> schema,
+                                                 int64_t batch_size) {
+  AvroCodecOptions options;
+  options.schema_registry_url = config.schema_registry_url;
+  return MakeAvroDecoder(options, std::move(schema), batch_size);
+}
+
+Result<std::unique_ptr<Encoder>> MakeAvroEncoder(const CodecConfig& config,
+                                                 std::shared_ptr<arrow::Schema> schema) {
+  AvroCodecOptions options;
+  options.schema_registry_url = config.schema_registry_url;
+  options.subject = config.subject;
+  return MakeAvroEncoder(options, std::move(schema));
 }
 
 }  // namespace sabot
