@@ -17,6 +17,8 @@ from .app import App
 from .state import (AggregatingState, BackendConfig, ListState, MapState, MemoryBackend,
                     ReducingState, RocksDBBackend, ValueState)
 from .tables import Table
+from .time_primitives import (Barrier, BarrierTracker, Coordinator, Timers,
+                              WatermarkTracker)
 from .topics import RecordMetadata, Topic
 from .stream import Expr, KeyedStream, Stream, WindowedStream, col, lit
 from .windows import (AggregateSpec, WindowSpec, avg, count, count_distinct, first, last,
@@ -30,6 +32,7 @@ create_app = App
 __all__ = [
     "AggregatingState", "BackendConfig", "ListState", "MapState", "MemoryBackend",
     "ReducingState", "RocksDBBackend", "ValueState",
+    "Barrier", "BarrierTracker", "Coordinator", "Timers", "WatermarkTracker",
     "Agent", "AgentStream", "App", "RecordMetadata", "Table", "Topic", "create_app",
     "AggregateSpec", "Expr", "KeyedStream", "Stream", "WindowSpec", "WindowedStream",
     "avg", "col", "count", "count_distinct", "first", "last", "lit", "max", "mean", "min",

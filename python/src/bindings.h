@@ -18,6 +18,7 @@ void InitializeStreams(nb::module_& module);
 void InitializeTopics(nb::module_& module);
 void InitializeKafka(nb::module_& module);
 void InitializeState(nb::module_& module);
+void InitializeTime(nb::module_& module);
 void InitializeCodecs(nb::module_& module);
 
 /// Raises the Python exception that matches `status`: Invalid and TypeError become

@@ -32,5 +32,6 @@ NB_MODULE(_sabot, module) {
   py::InitializeTopics(module);
   py::InitializeKafka(module);
   py::InitializeState(module);
+  py::InitializeTime(module);
   py::InitializeCodecs(module);
 }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include <arrow/util/macros.h>
+
 #include "sabot/common/time.h"
 #include "sabot/runtime/task.h"
 
@@ -17,23 +19,26 @@ Result<std::unique_ptr<CheckpointCoordinator>> CheckpointCoordinator::Make(
         "checkpoint settings need interval >= 0 ms (0: only on demand), timeout > 0 ms, "
         "max concurrent >= 1 and min pause >= 0 ms");
   }
+  ARROW_ASSIGN_OR_RAISE(
+      CheckpointTracker tracker,
+      CheckpointTracker::Make(static_cast<int>(tasks.size()), first_id));
   ARROW_ASSIGN_OR_RAISE(auto storage,
                         CheckpointStorage::Open(config.directory, config.retain));
   // No checkpoint of this directory is in flight before the coordinator starts: files
   // that earlier runs uploaded for checkpoints that never completed can go.
   ARROW_RETURN_NOT_OK(storage->DeleteUnreferencedSharedFiles());
   return std::unique_ptr<CheckpointCoordinator>(new CheckpointCoordinator(
-      std::move(config), std::move(tasks), std::move(storage), first_id));
+      std::move(config), std::move(tasks), std::move(storage), std::move(tracker)));
 }
 
 CheckpointCoordinator::CheckpointCoordinator(CheckpointConfig config,
                                              std::vector<Task*> tasks,
                                              std::unique_ptr<CheckpointStorage> storage,
-                                             int64_t first_id)
+                                             CheckpointTracker tracker)
     : config_(std::move(config)),
       tasks_(std::move(tasks)),
       storage_(std::move(storage)),
-      next_id_(first_id) {}
+      tracker_(std::move(tracker)) {}
 
 CheckpointCoordinator::~CheckpointCoordinator() { Stop(); }
 
@@ -55,12 +60,12 @@ Result<int64_t> CheckpointCoordinator::Trigger() {
   if (finished_) {
     return Status::Invalid("cannot checkpoint: a task of the job has already ended");
   }
-  if (static_cast<int>(pending_.size()) >= config_.max_concurrent) {
-    return Status::Invalid("cannot checkpoint: ", pending_.size(),
+  if (tracker_.num_pending() >= config_.max_concurrent) {
+    return Status::Invalid("cannot checkpoint: ", tracker_.num_pending(),
                            " checkpoint(s) in flight (max concurrent ",
                            config_.max_concurrent, ")");
   }
-  const int64_t id = next_id_++;
+  const int64_t id = tracker_.Trigger();
   ARROW_RETURN_NOT_OK(StartCheckpoint(id));
   return id;
 }
@@ -79,7 +84,7 @@ Result<int64_t> CheckpointCoordinator::TriggerSavepoint(const std::string& direc
         "cannot take a savepoint: a task of the job has already ended");
   }
   // A savepoint is not refused for checkpoints in flight: it is on demand.
-  const int64_t id = next_id_++;
+  const int64_t id = tracker_.Trigger();
   savepoints_.insert(id);
   ARROW_RETURN_NOT_OK(StartCheckpoint(id, std::move(storage)));
   return id;
@@ -90,10 +95,15 @@ Status CheckpointCoordinator::StartCheckpoint(
     int64_t id, std::unique_ptr<CheckpointStorage> savepoint_storage) {
   CheckpointStorage* storage =
       savepoint_storage ? savepoint_storage.get() : storage_.get();
-  ARROW_ASSIGN_OR_RAISE(auto writer, storage->Begin(id));
+  auto writer = storage->Begin(id);
+  if (!writer.ok()) {
+    // The id stays spent: its directory may have been begun.
+    ARROW_UNUSED(tracker_.Abandon(id, writer.status().ToString()));
+    return writer.status();
+  }
   Pending& pending = pending_[id];
   pending.savepoint_storage = std::move(savepoint_storage);
-  pending.writer = std::move(writer);
+  pending.writer = std::move(writer).ValueUnsafe();
   pending.started_ms = WallClockMillis();
   pending.started_nanos = MonotonicNanos();
   pending.stats.id = id;
@@ -135,10 +145,10 @@ void CheckpointCoordinator::TaskFinished() {
 
 // Called with mutex_ held.
 void CheckpointCoordinator::Abandon(int64_t id, const std::string& reason) {
-  if (pending_.erase(id) == 0) return;
-  std::string message = "checkpoint " + std::to_string(id) + " abandoned: " + reason;
-  failures_.push_back(message);
-  outcomes_[id] = Status::Invalid(message);
+  Result<bool> abandoned = tracker_.Abandon(id, reason);
+  pending_.erase(id);
+  if (!abandoned.ok() || !*abandoned) return;  // never triggered, or no longer pending
+  failures_.push_back(tracker_.Outcome(id)->message());
   last_end_ms_ = WallClockMillis();
 }
 
@@ -177,7 +187,12 @@ void CheckpointCoordinator::Run() {
         Abandon(id, status.ToString());
         continue;
       }
-      if (++it->second.acknowledged < tasks_.size()) continue;
+      Result<bool> all_acknowledged = tracker_.Acknowledge(id);
+      if (!all_acknowledged.ok()) {
+        Abandon(id, all_acknowledged.status().ToString());
+        continue;
+      }
+      if (!*all_acknowledged) continue;
       std::map<std::string, std::string> metadata = config_.metadata;
       if (it->second.savepoint_storage) metadata["sabot.savepoint"] = "true";
       auto completed = it->second.writer->Commit(metadata);
@@ -188,8 +203,8 @@ void CheckpointCoordinator::Run() {
       it->second.stats.duration_ms = (MonotonicNanos() - it->second.started_nanos) / 1e6;
       stats_.push_back(it->second.stats);
       pending_.erase(it);
-      outcomes_[id] = Status::OK();
-      ++num_completed_;
+      // Cannot fail: the checkpoint is pending and every task acknowledged it.
+      ARROW_UNUSED(tracker_.Complete(id));
       last_end_ms_ = WallClockMillis();
       for (Task* task : tasks_) {
         task->gate()->Post([task, id] { return task->NotifyCheckpointComplete(id); });
@@ -206,7 +221,7 @@ void CheckpointCoordinator::Run() {
     if (config_.interval_ms > 0 && !finished_ && now >= next_trigger &&
         static_cast<int>(pending_.size()) < config_.max_concurrent &&
         now - last_end_ms_ >= config_.min_pause_ms) {
-      const int64_t id = next_id_++;
+      const int64_t id = tracker_.Trigger();
       Status status = StartCheckpoint(id);
       if (!status.ok()) {
         failures_.push_back("checkpoint " + std::to_string(id) +
@@ -225,9 +240,9 @@ void CheckpointCoordinator::Run() {
 Status CheckpointCoordinator::WaitFor(int64_t id, int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   const bool done = changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                                      [&] { return outcomes_.count(id) > 0; });
+                                      [&] { return tracker_.Outcome(id).has_value(); });
   if (!done) return Status::Invalid("checkpoint ", id, " did not finish in time");
-  return outcomes_[id];
+  return *tracker_.Outcome(id);
 }
 
 std::vector<CheckpointStats> CheckpointCoordinator::stats() const {
@@ -242,7 +257,7 @@ bool CheckpointCoordinator::IsSavepoint(int64_t id) const {
 
 int64_t CheckpointCoordinator::num_completed() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return num_completed_;
+  return tracker_.num_completed();
 }
 
 std::vector<std::string> CheckpointCoordinator::failures() const {

@@ -5,7 +5,8 @@
 // forwards it. Tasks hand their snapshot bytes to the coordinator and go on at once;
 // the coordinator's own thread writes them to storage (the asynchronous part) and, when
 // every task has acknowledged, commits the manifest and tells every task that the
-// checkpoint is complete.
+// checkpoint is complete. Ids and the pending / complete / abandoned bookkeeping are a
+// CheckpointTracker's; this class adds storage, timing and the threads.
 //
 // Threads: Acknowledge() and TaskFinished() are called from task threads; the rest from
 // the job's owner.
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "sabot/checkpoint/checkpoint_storage.h"
+#include "sabot/checkpoint/checkpoint_tracker.h"
 #include "sabot/common/status.h"
 
 namespace sabot {
@@ -127,11 +129,11 @@ class CheckpointCoordinator {
     std::unique_ptr<CheckpointWriter> writer;
     int64_t started_ms = 0;
     int64_t started_nanos = 0;
-    size_t acknowledged = 0;
     CheckpointStats stats;
   };
   CheckpointCoordinator(CheckpointConfig config, std::vector<Task*> tasks,
-                        std::unique_ptr<CheckpointStorage> storage, int64_t first_id);
+                        std::unique_ptr<CheckpointStorage> storage,
+                        CheckpointTracker tracker);
   void Run();
   Status StartCheckpoint(int64_t id,
                          std::unique_ptr<CheckpointStorage> savepoint_storage = nullptr);
@@ -145,13 +147,11 @@ class CheckpointCoordinator {
   std::thread thread_;
   bool stopping_ = false;
   bool finished_ = false;  // a task ended
-  int64_t next_id_;
+  CheckpointTracker tracker_;
   int64_t last_end_ms_ = 0;
-  std::map<int64_t, Pending> pending_;
+  std::map<int64_t, Pending> pending_;  // the tracker's pending checkpoints
   std::set<int64_t> savepoints_;
   std::deque<std::pair<int64_t, TaskSnapshot>> acknowledgements_;
-  std::map<int64_t, Status> outcomes_;  // completed (OK) or abandoned
-  int64_t num_completed_ = 0;
   std::vector<std::string> failures_;
   std::vector<CheckpointStats> stats_;
 };

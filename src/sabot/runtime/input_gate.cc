@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "sabot/common/time.h"
 
@@ -10,11 +11,9 @@ namespace sabot {
 InputGate::InputGate(std::vector<int> channel_ports, int capacity)
     : capacity_(std::max(1, capacity)),
       channels_(channel_ports.size()),
-      current_watermark_(kMinWatermark) {
-  for (size_t c = 0; c < channel_ports.size(); ++c) {
-    channels_[c].port = channel_ports[c];
-    channels_[c].watermark = kMinWatermark;
-  }
+      watermarks_(static_cast<int>(channel_ports.size())),
+      barriers_(static_cast<int>(channel_ports.size())) {
+  for (size_t c = 0; c < channel_ports.size(); ++c) channels_[c].port = channel_ports[c];
 }
 
 namespace {
@@ -85,61 +84,17 @@ void InputGate::Cancel() {
   for (auto& ch : channels_) ch.not_full.notify_all();
 }
 
-int64_t InputGate::MinChannelWatermark() const {
-  int64_t min = kMaxWatermark;
-  bool any_active = false;
-  for (const auto& ch : channels_) {
-    if (!ch.ended && !ch.idle) {
-      min = std::min(min, ch.watermark);
-      any_active = true;
-    }
-  }
-  return any_active ? min : current_watermark_;
-}
-
-void InputGate::OnChannelStatusChange() {
-  bool any_open = false;
-  bool any_active = false;
-  for (const auto& ch : channels_) {
-    any_open |= !ch.ended;
-    any_active |= !ch.ended && !ch.idle;
-  }
-  if (!any_open) return;  // end of input is reported by Next() itself
-  if (!any_active) {
-    // As Flink: once no open channel is active, event time advances to the largest
-    // watermark any channel reached (an ended channel's is the final one), so that
-    // results do not wait for inputs that may never send again.
-    int64_t max = current_watermark_;
-    for (const auto& ch : channels_) max = std::max(max, ch.watermark);
-    if (max > current_watermark_) {
-      current_watermark_ = max;
-      pending_events_.push_back({StreamElement::Watermark(max), 0});
-    }
-    if (!idle_) {
-      idle_ = true;
-      pending_events_.push_back({StreamElement::IdleStatus(true), 0});
-    }
-    return;
-  }
-  if (idle_) {
-    idle_ = false;
+void InputGate::QueueStatusEvents(const WatermarkTracker::StatusChange& change) {
+  // Going active precedes the watermark it releases; going idle follows it.
+  if (change.idle && !*change.idle) {
     pending_events_.push_back({StreamElement::IdleStatus(false), 0});
   }
-  const int64_t merged = MinChannelWatermark();
-  if (merged > current_watermark_) {
-    current_watermark_ = merged;
-    pending_events_.push_back({StreamElement::Watermark(merged), 0});
+  if (change.watermark) {
+    pending_events_.push_back({StreamElement::Watermark(*change.watermark), 0});
   }
-}
-
-bool InputGate::BarrierAligned() const {
-  return pending_barrier_ >= 0 && num_blocked_ + num_ended_ == num_channels();
-}
-
-void InputGate::UnblockChannels() {
-  for (auto& ch : channels_) ch.blocked = false;
-  num_blocked_ = 0;
-  pending_barrier_ = -1;
+  if (change.idle && *change.idle) {
+    pending_events_.push_back({StreamElement::IdleStatus(true), 0});
+  }
 }
 
 Result<GateEvent> InputGate::Next(int64_t deadline_ms) {
@@ -163,13 +118,13 @@ Result<GateEvent> InputGate::Next(int64_t deadline_ms) {
     int found = -1;
     for (int k = 0; k < n; ++k) {
       int c = (next_channel_ + k) % n;
-      if (!channels_[c].blocked && !channels_[c].queue.empty()) {
+      if (!barriers_.IsBlocked(c) && !channels_[c].queue.empty()) {
         found = c;
         break;
       }
     }
     if (found < 0) {
-      if (num_ended_ == n) return GateEvent{StreamElement::EndOfInput(), 0};
+      if (watermarks_.all_ended()) return GateEvent{StreamElement::EndOfInput(), 0};
       if (deadline_ms != kNoDeadline && WallClockMillis() >= deadline_ms) {
         return GateEvent{StreamElement{}, 0, /*timeout=*/true};
       }
@@ -197,32 +152,20 @@ Result<GateEvent> InputGate::Next(int64_t deadline_ms) {
       case StreamElement::Kind::kBatch:
         return GateEvent{std::move(element), ch.port};
       case StreamElement::Kind::kWatermark: {
-        ch.watermark = std::max(ch.watermark, element.value);
-        int64_t merged = MinChannelWatermark();
-        if (merged > current_watermark_) {
-          current_watermark_ = merged;
-          return GateEvent{StreamElement::Watermark(merged), 0};
-        }
+        ARROW_ASSIGN_OR_RAISE(std::optional<int64_t> advanced,
+                              watermarks_.Update(found, element.value));
+        if (advanced) return GateEvent{StreamElement::Watermark(*advanced), 0};
         break;
       }
       case StreamElement::Kind::kBarrier: {
-        if (pending_barrier_ >= 0 && element.value != pending_barrier_) {
-          return Status::Invalid("barrier ", element.value,
-                                 " arrived while aligning barrier ", pending_barrier_);
-        }
-        pending_barrier_ = element.value;
-        ch.blocked = true;
-        ++num_blocked_;
-        if (BarrierAligned()) {
-          int64_t id = pending_barrier_;
-          UnblockChannels();
-          return GateEvent{StreamElement::Barrier(id), 0};
-        }
+        ARROW_ASSIGN_OR_RAISE(bool aligned, barriers_.OnBarrier(found, element.value));
+        if (aligned) return GateEvent{StreamElement::Barrier(element.value), 0};
         break;
       }
       case StreamElement::Kind::kIdleStatus: {
-        ch.idle = element.value != 0;
-        OnChannelStatusChange();
+        ARROW_ASSIGN_OR_RAISE(WatermarkTracker::StatusChange change,
+                              watermarks_.SetIdle(found, element.value != 0));
+        QueueStatusEvents(change);
         if (!pending_events_.empty()) {
           GateEvent event = std::move(pending_events_.front());
           pending_events_.pop_front();
@@ -231,14 +174,12 @@ Result<GateEvent> InputGate::Next(int64_t deadline_ms) {
         break;
       }
       case StreamElement::Kind::kEndOfInput: {
-        ch.ended = true;
-        ++num_ended_;
-        if (BarrierAligned()) {
-          pending_events_.push_back({StreamElement::Barrier(pending_barrier_), 0});
-          UnblockChannels();
-        }
+        ARROW_ASSIGN_OR_RAISE(std::optional<int64_t> aligned, barriers_.MarkEnded(found));
+        if (aligned) pending_events_.push_back({StreamElement::Barrier(*aligned), 0});
         // The ended channel no longer holds the watermark back.
-        OnChannelStatusChange();
+        ARROW_ASSIGN_OR_RAISE(WatermarkTracker::StatusChange change,
+                              watermarks_.MarkEnded(found));
+        QueueStatusEvents(change);
         if (!pending_events_.empty()) {
           GateEvent event = std::move(pending_events_.front());
           pending_events_.pop_front();

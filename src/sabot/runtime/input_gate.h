@@ -4,9 +4,10 @@
 // channels fairly and turns per-channel control elements into task-level events:
 // watermark = minimum over channels that have neither ended nor gone idle (and never
 // backwards; when every open channel is idle, the maximum any channel reached), idle
-// once every open channel is idle, a barrier once it arrived on
-// every channel (channels that delivered it are not read until then: aligned
-// checkpoints), end of input once every channel ended.
+// once every open channel is idle (both kept by a WatermarkTracker), a barrier once it
+// arrived on every channel (channels that delivered it are not read until then:
+// aligned checkpoints, kept by a BarrierTracker), end of input once every channel
+// ended.
 //
 // Threads: any number of producer threads (one per channel) call Push(); one consumer
 // thread calls Next()/RunPendingActions(); any thread may Post() or Cancel().
@@ -20,8 +21,10 @@
 #include <mutex>
 #include <vector>
 
+#include "sabot/checkpoint/barrier_tracker.h"
 #include "sabot/common/status.h"
 #include "sabot/runtime/stream_element.h"
+#include "sabot/time/watermark_tracker.h"
 
 namespace sabot {
 
@@ -68,23 +71,14 @@ class InputGate {
   struct Channel {
     std::deque<StreamElement> queue;
     int port = 0;
-    int64_t watermark;
-    bool ended = false;
-    bool idle = false;
-    bool blocked = false;  // delivered the pending barrier, waiting for alignment
     bool producer_waiting = false;
     std::condition_variable not_full;
   };
 
-  // Returns the minimum watermark over open, active channels (the current watermark
-  // when there is none).
-  int64_t MinChannelWatermark() const;
-  // Turns a change of channel idleness or a channel's end into gate events: idle /
-  // active status and a watermark that the change released.
-  void OnChannelStatusChange();
-  // Returns true when every channel delivered the pending barrier or ended.
-  bool BarrierAligned() const;
-  void UnblockChannels();
+  // Queues the events of a change of channel idleness or a channel's end: idle /
+  // active status and a watermark that the change released, in the order the task
+  // must see them.
+  void QueueStatusEvents(const WatermarkTracker::StatusChange& change);
   // Spins briefly, lock released, until the gate changes; returns true if it did. A
   // hand-off between two running threads then costs no futex wake-up: on a busy
   // pipeline the other side usually acts within a microsecond.
@@ -101,11 +95,8 @@ class InputGate {
   bool cancelled_ = false;
   std::deque<std::function<Status()>> actions_;
   int next_channel_ = 0;
-  int num_ended_ = 0;
-  int num_blocked_ = 0;
-  int64_t pending_barrier_ = -1;
-  int64_t current_watermark_;
-  bool idle_ = false;  // every open channel is idle, and the task was told so
+  WatermarkTracker watermarks_;
+  BarrierTracker barriers_;
   // Events derived from one element beyond the first (an end of input that completes a
   // barrier alignment and also advances the watermark), returned by the next Next().
   std::deque<GateEvent> pending_events_;
