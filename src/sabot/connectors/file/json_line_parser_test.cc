@@ -68,6 +68,52 @@ TEST(JsonLineParserTest, HugeIntegersBecomeFloats) {
   EXPECT_DOUBLE_EQ(parser.members()[0].value.real, -1e20);
 }
 
+// Digits are read eight at a time: integers and decimals of every length from 1 to 20
+// digits, with every amount of text after them (so that the run ends at each byte of a
+// word, or with the line), must read as std::from_chars reads them.
+TEST(JsonLineParserTest, NumbersOfEveryLengthMatchFromChars) {
+  std::mt19937_64 random(11);
+  JsonLineParser parser;
+  for (int digits = 1; digits <= 20; ++digits) {
+    for (int tail = 0; tail <= 9; ++tail) {
+      for (int trial = 0; trial < 20; ++trial) {
+        std::string number = std::to_string(1 + random() % 9);
+        while (static_cast<int>(number.size()) < digits) {
+          number.push_back(static_cast<char>('0' + random() % 10));
+        }
+        if (trial % 2 == 1) number.insert(number.begin(), '-');
+        std::string fraction;
+        if (trial % 4 >= 2) {
+          fraction = ".";
+          for (int i = 0; i <= trial % 11; ++i) {
+            fraction.push_back(static_cast<char>('0' + random() % 10));
+          }
+        }
+        const std::string text = number + fraction;
+        std::string line = R"({"v":)" + text + std::string(tail, ' ') + "}";
+        ASSERT_TRUE(parser.Parse(line)) << line << ": " << parser.error();
+        const JsonValue& value = parser.members()[0].value;
+        int64_t integer;
+        if (fraction.empty() &&
+            std::from_chars(text.data(), text.data() + text.size(), integer).ec ==
+                std::errc()) {
+          ASSERT_EQ(value.type, JsonType::kInteger) << line;
+          EXPECT_EQ(value.integer, integer) << line;
+          continue;
+        }
+        double real;
+        std::from_chars(text.data(), text.data() + text.size(), real);
+        if (value.type == JsonType::kUnsignedInteger) {
+          EXPECT_EQ(std::to_string(value.unsigned_integer), text) << line;
+        } else {
+          ASSERT_EQ(value.type, JsonType::kFloat) << line;
+          EXPECT_EQ(value.real, real) << line;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonLineParserTest, RejectsMalformedLinesSayingWhere) {
   const struct {
     const char* line;
