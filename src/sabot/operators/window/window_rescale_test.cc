@@ -212,6 +212,16 @@ std::map<int64_t, std::string> FinalValues(const std::multiset<std::string>& lin
   return last;
 }
 
+// Waits until the job's source (its first node) emitted `rows`; false after 30 s.
+bool WaitForSourceRows(Job& job, int64_t rows) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (job.Metrics()[0].rows_out < rows) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
 class WindowRescaleTest : public ::testing::TestWithParam<RescaleParam> {};
 
 TEST_P(WindowRescaleTest, RestoredFromSavepointCommitsTheOutputOfAnUninterruptedRun) {
@@ -233,7 +243,10 @@ TEST_P(WindowRescaleTest, RestoredFromSavepointCommitsTheOutputOfAnUninterrupted
   auto job = Job::Start(Plan(param.op, param.from, output),
                         Options(checkpoints, "", param.backend, directory.Child("state")))
                  .ValueOrDie();
-  std::this_thread::sleep_for(milliseconds(400));
+  // Mid-stream by progress, not by time: a loaded machine may start the job late. The
+  // source then has about two thirds of a second of input left (it emits 60 000 rows
+  // per second).
+  ASSERT_TRUE(WaitForSourceRows(*job, 20'000));
   const std::string savepoint = directory.Child("savepoint");
   auto stopped = job->StopWithSavepoint(savepoint);
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
