@@ -76,9 +76,9 @@ WORKER = textwrap.dedent("""
 
     logging.basicConfig(level=logging.INFO)
 
-    bootstrap, topic_name, checkpoints, result = sys.argv[1:5]
-    app = sb.App("crash-counts", broker=f"kafka://{bootstrap}", checkpoint_dir=checkpoints,
-                 checkpoint_interval=0.1)
+    bootstrap, topic_name, checkpoints, state, result = sys.argv[1:6]
+    app = sb.App("crash-counts", broker=f"kafka://{bootstrap}", state=state,
+                 checkpoint_dir=checkpoints, checkpoint_interval=0.1)
     clicks = app.topic(topic_name, partitions=3)
     counts = app.Table("counts", default=int)
 
@@ -97,7 +97,9 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_worker_killed_repeatedly_keeps_exactly_once_table_counts(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("backend", ["memory", "rocksdb"])
+def test_worker_killed_repeatedly_keeps_exactly_once_table_counts(kafka_bootstrap, tmp_path,
+                                                                   backend):
     rng = random.Random(11)
     topic = unique("clicks")
     app = sb.App("producer", broker=f"kafka://{kafka_bootstrap}")
@@ -110,7 +112,9 @@ def test_worker_killed_repeatedly_keeps_exactly_once_table_counts(kafka_bootstra
     script.write_text(WORKER)
     checkpoints = tmp_path / "checkpoints"
     result = tmp_path / "result.json"
-    command = [sys.executable, str(script), kafka_bootstrap, topic, str(checkpoints),
+    state_directory = tmp_path / "state"
+    state = "memory://" if backend == "memory" else f"rocksdb://{state_directory}"
+    command = [sys.executable, str(script), kafka_bootstrap, topic, str(checkpoints), state,
                str(result)]
     kills = 0
     progress = []
@@ -139,6 +143,9 @@ def test_worker_killed_repeatedly_keeps_exactly_once_table_counts(kafka_bootstra
     # Checkpoints advanced across the kills, and the counts are exact.
     assert progress == sorted(progress) and progress[-1] > 0
     assert json.loads(result.read_text()) == dict(expected)
+    if backend == "rocksdb":
+        # The killed workers' run directories went when the last one started.
+        assert len(os.listdir(state_directory / "crash-counts")) == 1
 
 
 def test_stream_from_kafka_and_to_topics(kafka_bootstrap):

@@ -6,11 +6,8 @@ import json
 import logging
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
-import uuid
 from collections import Counter
 
 import pytest
@@ -278,60 +275,3 @@ def test_an_app_on_rocksdb_counts_and_removes_stale_run_directories(tmp_path):
     # Once its process ended, the next App removes it.
     sb.App("counter", state=url).Table("t")
     assert not os.path.exists(held)
-
-
-KAFKA_WORKER = """
-import asyncio, json, logging, sys
-import sabot as sb
-
-logging.basicConfig(level=logging.INFO)
-
-bootstrap, topic_name, checkpoints, state, result = sys.argv[1:6]
-app = sb.App("rocksdb-crash", broker=f"kafka://{bootstrap}", state=state,
-             checkpoint_dir=checkpoints, checkpoint_interval=0.1)
-clicks = app.topic(topic_name, partitions=3)
-counts = app.Table("counts", default=int)
-
-@app.agent(clicks, concurrency=3)
-async def count(stream):
-    seen = 0
-    async for click in stream:
-        counts[click["page"]] += 1
-        seen += 1
-        if seen % 10 == 0:
-            await asyncio.sleep(0.003)  # slow enough to be killed half-way
-
-app.run(until_idle=True, idle_seconds=0.5)
-with open(result, "w") as out:
-    json.dump(dict(counts.items()), out)
-"""
-
-
-@pytest.mark.kafka
-def test_a_rocksdb_worker_killed_twice_keeps_exactly_once_counts(kafka_bootstrap, tmp_path):
-    topic = f"rocksdb-clicks-{uuid.uuid4().hex[:8]}"
-    clicks = sb.App("producer", broker=f"kafka://{kafka_bootstrap}").topic(topic, partitions=3)
-    rng = random.Random(4)
-    pages = [f"page-{rng.randrange(30)}" for _ in range(10_000)]
-    clicks.send_many([{"page": p} for p in pages], keys=pages)
-    script = tmp_path / "worker.py"
-    script.write_text(KAFKA_WORKER)
-    state = tmp_path / "state"
-    command = [sys.executable, str(script), kafka_bootstrap, topic, str(tmp_path / "checkpoints"),
-               f"rocksdb://{state}", str(tmp_path / "result.json")]
-    checkpoints = tmp_path / "checkpoints"
-    for kill in range(2):
-        worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Killed once it has checkpointed (a new one each time), half-way through.
-        deadline = time.monotonic() + 120
-        while (len(list(checkpoints.glob("*.json"))) <= kill and worker.poll() is None
-               and time.monotonic() < deadline):
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-    finished = subprocess.run(command, capture_output=True, timeout=300)
-    assert finished.returncode == 0, finished.stderr
-    assert b"restored checkpoint" in finished.stderr
-    assert json.loads((tmp_path / "result.json").read_text()) == dict(Counter(pages))
-    # The killed workers' run directories went when the last one started.
-    assert len(os.listdir(state / "rocksdb-crash")) == 1
