@@ -21,4 +21,10 @@ std::shared_ptr<arrow::RecordBatch> BatchFromJson(
   return *batch;
 }
 
+std::string BytesOf(std::initializer_list<int> bytes) {
+  std::string message;
+  for (int byte : bytes) message.push_back(static_cast<char>(byte));
+  return message;
+}
+
 }  // namespace sabot::testing

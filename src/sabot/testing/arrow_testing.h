@@ -2,7 +2,9 @@
 // part of the pyarrow wheel; arrow/json/from_string.h is).
 #pragma once
 
+#include <initializer_list>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace arrow {
@@ -22,5 +24,8 @@ std::shared_ptr<arrow::Array> ArrayFromJson(const std::shared_ptr<arrow::DataTyp
 /// Returns a batch from a JSON list of row objects, e.g. R"([{"a": 1}, {"a": 2}])".
 std::shared_ptr<arrow::RecordBatch> BatchFromJson(
     const std::shared_ptr<arrow::Schema>& schema, std::string_view json);
+
+/// Returns a binary message written out byte by byte, e.g. BytesOf({0x82, 0xa1, 'a'}).
+std::string BytesOf(std::initializer_list<int> bytes);
 
 }  // namespace sabot::testing

@@ -9,15 +9,11 @@
 namespace sabot {
 namespace {
 
-std::string Bytes(std::initializer_list<int> bytes) {
-  std::string message;
-  for (int byte : bytes) message.push_back(static_cast<char>(byte));
-  return message;
-}
+using testing::BytesOf;
 
 // The Confluent wire format header for schema `id`.
 std::string Header(int32_t id) {
-  return Bytes({0, (id >> 24) & 0xff, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff});
+  return BytesOf({0, (id >> 24) & 0xff, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff});
 }
 
 CodecConfig Config(const testing::FakeSchemaRegistry& registry) {
@@ -163,21 +159,21 @@ TEST(AvroCodecTest, EncodesZigzagVarintsAndStringsAsTheSpecShows) {
       {"n": 0}, {"n": -1}, {"n": 1}, {"n": -2}, {"n": 2}, {"n": 64}, {"n": -64}])"));
   ASSERT_EQ(messages.size(), 7u);
   const std::string header = Header(1);
-  EXPECT_EQ(messages[0], header + Bytes({0x00}));
-  EXPECT_EQ(messages[1], header + Bytes({0x01}));
-  EXPECT_EQ(messages[2], header + Bytes({0x02}));
-  EXPECT_EQ(messages[3], header + Bytes({0x03}));
-  EXPECT_EQ(messages[4], header + Bytes({0x04}));
-  EXPECT_EQ(messages[5], header + Bytes({0x80, 0x01}));
-  EXPECT_EQ(messages[6], header + Bytes({0x7f}));
+  EXPECT_EQ(messages[0], header + BytesOf({0x00}));
+  EXPECT_EQ(messages[1], header + BytesOf({0x01}));
+  EXPECT_EQ(messages[2], header + BytesOf({0x02}));
+  EXPECT_EQ(messages[3], header + BytesOf({0x03}));
+  EXPECT_EQ(messages[4], header + BytesOf({0x04}));
+  EXPECT_EQ(messages[5], header + BytesOf({0x80, 0x01}));
+  EXPECT_EQ(messages[6], header + BytesOf({0x7f}));
 
   auto strings = arrow::schema({arrow::field("s", arrow::utf8())});
   messages = Encode(Config(registry),
                     testing::BatchFromJson(strings, R"([{"s": "foo"}, {"s": null}])"));
   ASSERT_EQ(messages.size(), 2u);
   // ["null", "string"]: branch 1 (zigzag 02), then length 3 (06) and the bytes.
-  EXPECT_EQ(messages[0], Header(2) + Bytes({0x02, 0x06, 0x66, 0x6f, 0x6f}));
-  EXPECT_EQ(messages[1], Header(2) + Bytes({0x00}));
+  EXPECT_EQ(messages[0], Header(2) + BytesOf({0x02, 0x06, 0x66, 0x6f, 0x6f}));
+  EXPECT_EQ(messages[1], Header(2) + BytesOf({0x00}));
 }
 
 TEST(AvroCodecTest, EncoderRegistersItsSchemaOnceUnderTheSubject) {
@@ -194,7 +190,8 @@ TEST(AvroCodecTest, EncoderRegistersItsSchemaOnceUnderTheSubject) {
   ASSERT_TRUE((*encoder)->Encode(*batch, &messages).ok());
   ASSERT_EQ(messages.size(), 1);
   // boolean 01, then the double 1.5 little-endian.
-  EXPECT_EQ(messages.message(0), Header(1) + Bytes({0x01, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f}));
+  EXPECT_EQ(messages.message(0),
+            Header(1) + BytesOf({0x01, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f}));
   const auto requests = registry.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].path, "/subjects/orders-value/versions");
@@ -260,15 +257,15 @@ constexpr char kWriterSchema[] = R"({
 // byte size, inner {x: 0.0, f: 0.0}, hash "\x01\x02", state DONE, at 1500 us, id -3,
 // flag null.
 std::string WriterDatum() {
-  return Bytes({0x02, 0x02, 'a',  0x00,              // tags: one block of 1
-                0x02, 0x06, 'p',  'e',  'n',         // item: branch 1, "pen"
-                0x01, 0x06, 0x02, 'k',  0x02, 0x00,  // meta: count -1, size 3
-                0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0, 0,  // inner
-                0x01, 0x02,                                            // hash
-                0x02,                                                  // state: DONE
-                0xb8, 0x17,                                            // at: 1500
-                0x05,                                                  // id: -3
-                0x00});                                                // flag: null
+  return BytesOf({0x02, 0x02, 'a',  0x00,              // tags: one block of 1
+                  0x02, 0x06, 'p',  'e',  'n',         // item: branch 1, "pen"
+                  0x01, 0x06, 0x02, 'k',  0x02, 0x00,  // meta: count -1, size 3
+                  0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0, 0,  // inner
+                  0x01, 0x02,                                            // hash
+                  0x02,                                                  // state: DONE
+                  0xb8, 0x17,                                            // at: 1500
+                  0x05,                                                  // id: -3
+                  0x00});                                                // flag: null
 }
 
 TEST(AvroCodecTest, MapsWriterFieldsToColumnsByName) {
@@ -297,8 +294,8 @@ TEST(AvroCodecTest, FetchesEachWriterSchemaOnce) {
   auto schema = arrow::schema({arrow::field("id", arrow::int64())});
   auto decoded =
       Decode(Config(registry), schema,
-             {Header(writer) + WriterDatum(), Header(other) + Bytes({0x80, 0x01}),
-              Header(writer) + WriterDatum(), Header(other) + Bytes({0x01})});
+             {Header(writer) + WriterDatum(), Header(other) + BytesOf({0x80, 0x01}),
+              Header(writer) + WriterDatum(), Header(other) + BytesOf({0x01})});
   ASSERT_NE(decoded, nullptr);
   EXPECT_TRUE(decoded->Equals(*testing::BatchFromJson(
       schema, R"([{"id": -3}, {"id": 64}, {"id": -3}, {"id": -1}])")));
@@ -319,8 +316,8 @@ TEST(AvroCodecTest, BadMessagesNameTheProblemAndAppendNothing) {
   EXPECT_EQ(
       append("{\"id\": 1}").message(),
       "avro: not Confluent wire format: first byte is 0x7b at offset 0, expected 0x00");
-  EXPECT_TRUE(append(Bytes({0, 0, 0})).IsInvalid());
-  Status unknown = append(Header(99) + Bytes({0x00}));
+  EXPECT_TRUE(append(BytesOf({0, 0, 0})).IsInvalid());
+  Status unknown = append(Header(99) + BytesOf({0x00}));
   EXPECT_TRUE(unknown.IsIOError());
   EXPECT_NE(
       unknown.message().find("/schemas/ids/99 returned error 40403: Schema 99 not found"),
@@ -348,7 +345,7 @@ TEST(AvroCodecTest, BadMessagesNameTheProblemAndAppendNothing) {
   EXPECT_EQ(append(Header(id) + out_of_range).message(),
             "avro: field 'id' of writer schema 1 at byte 37: cannot store int -200 in a "
             "column of type int8");
-  EXPECT_EQ(append(Header(id) + datum + Bytes({0x00})).message(),
+  EXPECT_EQ(append(Header(id) + datum + BytesOf({0x00})).message(),
             "avro: the datum of writer schema 1 ends at byte 39 but the message has 40 "
             "bytes");
   EXPECT_EQ((*decoder)->num_rows(), 0);

@@ -10,11 +10,7 @@
 namespace sabot {
 namespace {
 
-std::string Bytes(std::initializer_list<int> bytes) {
-  std::string message;
-  for (int byte : bytes) message.push_back(static_cast<char>(byte));
-  return message;
-}
+using testing::BytesOf;
 
 const char kWriter[] = R"({"type": "record", "name": "r", "fields": [
     {"name": "id", "type": "long"},
@@ -23,7 +19,8 @@ const char kWriter[] = R"({"type": "record", "name": "r", "fields": [
 
 // id 3, tags ["a"], note "hi": zigzag 3 = 06; one block of 1 item (02), "a" (02 61),
 // end (00); branch 1 (02), "hi" (04 68 69).
-const std::string kDatum = Bytes({0x06, 0x02, 0x02, 0x61, 0x00, 0x02, 0x04, 0x68, 0x69});
+const std::string kDatum =
+    BytesOf({0x06, 0x02, 0x02, 0x61, 0x00, 0x02, 0x04, 0x68, 0x69});
 
 std::shared_ptr<arrow::Schema> Columns() {
   return arrow::schema(
@@ -45,7 +42,7 @@ TEST(AvroPlainCodecTest, DecodesAndEncodesTheDatumAlone) {
   EXPECT_EQ((*decoder)->Append(kDatum.substr(0, 8)).status().message(),
             "avro: field 'note' (union [null, string]) of the writer schema at byte 6: "
             "the message ends inside a string or bytes value");
-  EXPECT_EQ((*decoder)->Append(kDatum + Bytes({0})).status().message(),
+  EXPECT_EQ((*decoder)->Append(kDatum + BytesOf({0})).status().message(),
             "avro: the datum of the writer schema ends at byte 9 but the message has 10 "
             "bytes");
 
@@ -57,7 +54,7 @@ TEST(AvroPlainCodecTest, DecodesAndEncodesTheDatumAlone) {
   EncodedMessages messages;
   ASSERT_TRUE((*encoder)->Encode(**batch, &messages).ok());
   ASSERT_EQ(messages.size(), 1);
-  EXPECT_EQ(messages.message(0), Bytes({0x06, 0x02, 0x04, 0x68, 0x69}));
+  EXPECT_EQ(messages.message(0), BytesOf({0x06, 0x02, 0x04, 0x68, 0x69}));
 }
 
 TEST(AvroPlainCodecTest, KnownSchemaIdWithoutARegistry) {
@@ -66,8 +63,8 @@ TEST(AvroPlainCodecTest, KnownSchemaIdWithoutARegistry) {
   options.schema_id = 258;
   auto decoder = MakeAvroDecoder(options, Columns(), 16);
   ASSERT_TRUE(decoder.ok()) << decoder.status().ToString();
-  EXPECT_TRUE((*decoder)->Append(Bytes({0, 0, 0, 1, 2}) + kDatum).ok());
-  EXPECT_EQ((*decoder)->Append(Bytes({0, 0, 0, 0, 7}) + kDatum).status().message(),
+  EXPECT_TRUE((*decoder)->Append(BytesOf({0, 0, 0, 1, 2}) + kDatum).ok());
+  EXPECT_EQ((*decoder)->Append(BytesOf({0, 0, 0, 0, 7}) + kDatum).status().message(),
             "avro: the message has writer schema id 7 but the decoder knows only schema "
             "id 258 and has no schema registry to fetch others from");
 
@@ -78,7 +75,7 @@ TEST(AvroPlainCodecTest, KnownSchemaIdWithoutARegistry) {
   auto batch = testing::BatchFromJson(Columns(), R"([{"id": 3, "note": null}])");
   EncodedMessages messages;
   ASSERT_TRUE((*encoder)->Encode(*batch, &messages).ok());
-  EXPECT_EQ(messages.message(0), Bytes({0, 0, 0, 1, 2, 0x06, 0x00}));
+  EXPECT_EQ(messages.message(0), BytesOf({0, 0, 0, 1, 2, 0x06, 0x00}));
 }
 
 TEST(AvroPlainCodecTest, GivenWriterSchemasAreChecked) {
@@ -87,8 +84,8 @@ TEST(AvroPlainCodecTest, GivenWriterSchemasAreChecked) {
   EXPECT_TRUE(MakeAvroDecoder(options, Columns(), 16).status().IsInvalid());
   options.writer_schema = kWriter;
   // "tags" cannot go to a string column: known when the decoder is made.
-  auto wrong = MakeAvroDecoder(
-      options, arrow::schema({arrow::field("tags", arrow::utf8())}), 16);
+  auto wrong =
+      MakeAvroDecoder(options, arrow::schema({arrow::field("tags", arrow::utf8())}), 16);
   EXPECT_EQ(wrong.status().message(),
             "avro: field 'tags' of the writer schema is array of string, which cannot be "
             "read into a column of type string");

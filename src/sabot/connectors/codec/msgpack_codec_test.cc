@@ -7,12 +7,7 @@
 namespace sabot {
 namespace {
 
-// Builds a message from bytes written out per the msgpack spec.
-std::string Bytes(std::initializer_list<int> bytes) {
-  std::string message;
-  for (int byte : bytes) message.push_back(static_cast<char>(byte));
-  return message;
-}
+using testing::BytesOf;
 
 std::unique_ptr<Decoder> MakeDecoder(const std::shared_ptr<arrow::Schema>& schema) {
   auto decoder = MakeMessagePackDecoder(schema, 16);
@@ -39,11 +34,11 @@ TEST(MessagePackCodecTest, DecodesAFixmapWithFixstrKeysAndFixints) {
   auto decoder = MakeDecoder(schema);
   // {"a": 5, "b": -3}: fixmap of 2, fixstr "a", positive fixint, fixstr "b", negative
   // fixint.
-  auto rows = decoder->Append(Bytes({0x82, 0xa1, 'a', 0x05, 0xa1, 'b', 0xfd}));
+  auto rows = decoder->Append(BytesOf({0x82, 0xa1, 'a', 0x05, 0xa1, 'b', 0xfd}));
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_EQ(*rows, 1);
   // {"b": 1}: "a" is missing, so null.
-  ASSERT_TRUE(decoder->Append(Bytes({0x81, 0xa1, 'b', 0x01})).ok());
+  ASSERT_TRUE(decoder->Append(BytesOf({0x81, 0xa1, 'b', 0x01})).ok());
   EXPECT_EQ(decoder->num_rows(), 2);
   auto batch = Flush(decoder.get());
   EXPECT_TRUE(batch->Equals(
@@ -69,7 +64,7 @@ TEST(MessagePackCodecTest, DecodesEveryScalarFormat) {
       arrow::field("n", arrow::int32()),
   });
   auto decoder = MakeDecoder(schema);
-  const std::string message = Bytes({
+  const std::string message = BytesOf({
       0x8d,                                                  // fixmap of 13
       0xa2, 'u',  '8',  0xcc, 0xff,                          // uint 8
       0xa3, 'u',  '1',  '6',  0xcd, 0x01, 0x00,              // uint 16: 256
@@ -108,8 +103,8 @@ TEST(MessagePackCodecTest, IgnoresUnknownKeysIncludingNestedValues) {
   auto decoder = MakeDecoder(schema);
   // {"x": [1, {"k": [2]}], "a": "v", "y": ext}
   const std::string message =
-      Bytes({0x83, 0xa1, 'x', 0x92, 0x01, 0x81, 0xa1, 'k', 0x91, 0x02, 0xa1, 'a', 0xa1,
-             'v', 0xa1, 'y', 0xd4, 0x05, 0x00});
+      BytesOf({0x83, 0xa1, 'x', 0x92, 0x01, 0x81, 0xa1, 'k', 0x91, 0x02, 0xa1, 'a', 0xa1,
+               'v', 0xa1, 'y', 0xd4, 0x05, 0x00});
   ASSERT_TRUE(decoder->Append(message).ok()) << AppendStatus(decoder.get(), message);
   EXPECT_TRUE(
       Flush(decoder.get())->Equals(*testing::BatchFromJson(schema, R"([{"a": "v"}])")));
@@ -122,20 +117,22 @@ TEST(MessagePackCodecTest, ReadsTimestampExtensionsAndIntegerTimestamps) {
   auto decoder = MakeDecoder(schema);
   // timestamp 32: 1 second.
   ASSERT_TRUE(
-      decoder->Append(Bytes({0x81, 0xa1, 't', 0xd6, 0xff, 0x00, 0x00, 0x00, 0x01})).ok());
+      decoder->Append(BytesOf({0x81, 0xa1, 't', 0xd6, 0xff, 0x00, 0x00, 0x00, 0x01}))
+          .ok());
   // timestamp 64: 2 seconds and 5,000,000 ns (5 ms) = nanoseconds << 34 | seconds.
   const uint64_t packed = (uint64_t{5000000} << 34) | 2;
-  std::string message = Bytes({0x81, 0xa1, 't', 0xd7, 0xff});
+  std::string message = BytesOf({0x81, 0xa1, 't', 0xd7, 0xff});
   for (int shift = 56; shift >= 0; shift -= 8) message.push_back(char(packed >> shift));
   ASSERT_TRUE(decoder->Append(message).ok()) << AppendStatus(decoder.get(), message);
   // timestamp 96: -1 second and 0 ns.
   ASSERT_TRUE(decoder
-                  ->Append(Bytes({0x81, 0xa1, 't', 0xc7, 12, 0xff, 0, 0, 0, 0, 0xff, 0xff,
-                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff}))
+                  ->Append(BytesOf({0x81, 0xa1, 't', 0xc7, 12, 0xff, 0, 0, 0, 0, 0xff,
+                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}))
                   .ok());
   // Integers: a count of the column's unit, and days for dates.
   ASSERT_TRUE(
-      decoder->Append(Bytes({0x82, 0xa1, 't', 0xcd, 0x03, 0xe8, 0xa1, 'd', 0x0a})).ok());
+      decoder->Append(BytesOf({0x82, 0xa1, 't', 0xcd, 0x03, 0xe8, 0xa1, 'd', 0x0a}))
+          .ok());
   EXPECT_TRUE(Flush(decoder.get())
                   ->Equals(*testing::BatchFromJson(
                       schema, R"([{"t": 1000, "d": null}, {"t": 2005, "d": null},
@@ -148,15 +145,15 @@ TEST(MessagePackCodecTest, OutOfRangeIntegersNameFieldAndOffset) {
   auto decoder = MakeDecoder(schema);
   // {"ok": 1, "small": 300}: the value of "small" starts at byte 11.
   Status status =
-      AppendStatus(decoder.get(), Bytes({0x82, 0xa2, 'o', 'k', 0x01, 0xa5, 's', 'm', 'a',
-                                         'l', 'l', 0xcd, 0x01, 0x2c}));
+      AppendStatus(decoder.get(), BytesOf({0x82, 0xa2, 'o', 'k', 0x01, 0xa5, 's', 'm',
+                                           'a', 'l', 'l', 0xcd, 0x01, 0x2c}));
   ASSERT_TRUE(status.IsInvalid());
   EXPECT_EQ(status.message(),
             "msgpack: field 'small' at byte 11: cannot store int 300 in a column of type "
             "uint8");
   // {"small": -1}
   status =
-      AppendStatus(decoder.get(), Bytes({0x81, 0xa5, 's', 'm', 'a', 'l', 'l', 0xff}));
+      AppendStatus(decoder.get(), BytesOf({0x81, 0xa5, 's', 'm', 'a', 'l', 'l', 0xff}));
   EXPECT_EQ(
       status.message(),
       "msgpack: field 'small' at byte 7: cannot store int -1 in a column of type uint8");
@@ -169,29 +166,29 @@ TEST(MessagePackCodecTest, TypeMismatchesAndMalformedMessagesAreErrors) {
   auto schema = arrow::schema(
       {arrow::field("i", arrow::int32()), arrow::field("s", arrow::utf8())});
   auto decoder = MakeDecoder(schema);
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x81, 0xa1, 'i', 0xa1, 'x'})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x81, 0xa1, 'i', 0xa1, 'x'})).message(),
             "msgpack: field 'i' at byte 3: cannot store str in a column of type int32");
   EXPECT_EQ(
-      AppendStatus(decoder.get(), Bytes({0x81, 0xa1, 's', 0x90})).message(),
+      AppendStatus(decoder.get(), BytesOf({0x81, 0xa1, 's', 0x90})).message(),
       "msgpack: field 's' at byte 3: cannot store array in a column of type string");
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x81, 0xa1, 's', 0xa1, 0xff})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x81, 0xa1, 's', 0xa1, 0xff})).message(),
             "msgpack: field 's' at byte 3: cannot store str that is not valid UTF-8 in a "
             "column of type string");
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x91, 0x01})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x91, 0x01})).message(),
             "msgpack: expected a map at byte 0, found array");
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x81, 0x01, 0x01})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x81, 0x01, 0x01})).message(),
             "msgpack: map key at byte 1 is a int, expected a str");
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x81, 0xa1, 'i', 0xd2, 0x00})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x81, 0xa1, 'i', 0xd2, 0x00})).message(),
             "msgpack: message truncated: the value at byte 3 needs more than the 5 bytes "
             "there are");
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x80, 0xc0})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x80, 0xc0})).message(),
             "msgpack: unexpected bytes after the map at byte 1 of 2");
-  EXPECT_EQ(AppendStatus(decoder.get(), Bytes({0x81, 0xa1, 'x', 0xc1})).message(),
+  EXPECT_EQ(AppendStatus(decoder.get(), BytesOf({0x81, 0xa1, 'x', 0xc1})).message(),
             "msgpack: invalid type byte 0xc1 at byte 3");
   // An unknown key's array that claims more elements than there are bytes.
-  EXPECT_TRUE(
-      AppendStatus(decoder.get(), Bytes({0x81, 0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xff}))
-          .IsInvalid());
+  EXPECT_TRUE(AppendStatus(decoder.get(),
+                           BytesOf({0x81, 0xa1, 'x', 0xdd, 0xff, 0xff, 0xff, 0xff}))
+                  .IsInvalid());
   EXPECT_EQ(decoder->num_rows(), 0);
 }
 
@@ -203,10 +200,10 @@ TEST(MessagePackCodecTest, EveryTruncationOfAMessageIsAnError) {
   auto decoder = MakeDecoder(schema);
   // {"a": 2^40, "t": timestamp 96, "x": [nil, {"k": bin}], "s": "hello"}
   const std::string message =
-      Bytes({0x84, 0xa1, 'a',  0xcf, 0,    0,    1,   0,    0,    0,    0,    0,
-             0xa1, 't',  0xc7, 12,   0xff, 0,    0,   0,    0,    0,    0,    0,
-             0,    0,    0,    0,    1,    0xa1, 'x', 0x92, 0xc0, 0x81, 0xa1, 'k',
-             0xc4, 0x01, 0x00, 0xa1, 's',  0xa5, 'h', 'e',  'l',  'l',  'o'});
+      BytesOf({0x84, 0xa1, 'a',  0xcf, 0,    0,    1,   0,    0,    0,    0,    0,
+               0xa1, 't',  0xc7, 12,   0xff, 0,    0,   0,    0,    0,    0,    0,
+               0,    0,    0,    0,    1,    0xa1, 'x', 0x92, 0xc0, 0x81, 0xa1, 'k',
+               0xc4, 0x01, 0x00, 0xa1, 's',  0xa5, 'h', 'e',  'l',  'l',  'o'});
   ASSERT_TRUE(decoder->Append(message).ok()) << AppendStatus(decoder.get(), message);
   for (size_t size = 0; size < message.size(); ++size) {
     EXPECT_TRUE(AppendStatus(decoder.get(), message.substr(0, size)).IsInvalid()) << size;
@@ -238,9 +235,9 @@ TEST(MessagePackCodecTest, EncoderWritesShortestFormsAndNil) {
           .ok());
   ASSERT_EQ(messages.size(), 2);
   EXPECT_EQ(messages.message(0),
-            Bytes({0x82, 0xa1, 'a', 0x01, 0xa1, 's', 0xa2, 'h', 'i'}));
+            BytesOf({0x82, 0xa1, 'a', 0x01, 0xa1, 's', 0xa2, 'h', 'i'}));
   EXPECT_EQ(messages.message(1),
-            Bytes({0x82, 0xa1, 'a', 0xd1, 0xfe, 0xd4, 0xa1, 's', 0xc0}));
+            BytesOf({0x82, 0xa1, 'a', 0xd1, 0xfe, 0xd4, 0xa1, 's', 0xc0}));
 }
 
 TEST(MessagePackCodecTest, RoundTripsEveryType) {
