@@ -59,35 +59,35 @@ void JsonObjectStager::LearnShape(const std::vector<JsonMember>& members,
                                   std::string_view line) {
   shape_keys_.clear();
   shape_fields_.clear();
-  for (const JsonMember& member : members) {
-    const std::string_view key = member.key;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const std::string_view key = members[i].key;
     // A key without escapes is a view into the line, right after its opening quote.
     const bool in_line =
         key.data() > line.data() && key.data() + key.size() < line.data() + line.size();
-    const int index = LookUpField(key);
-    if (!in_line || (index < 0 && nested_.count(key) > 0)) {
+    if (!in_line || member_fields_[i] == kNestedMember) {
       shape_keys_.clear();
       shape_fields_.clear();
       return;
     }
     shape_keys_.emplace_back(key.data() - 1, key.size() + 2);
-    shape_fields_.push_back(index);
+    shape_fields_.push_back(member_fields_[i]);
   }
 }
 
 bool JsonObjectStager::Stage(const std::vector<JsonMember>& members, bool line_is_utf8) {
   assembler_->BeginRow();
   line_is_utf8_ = line_is_utf8;
+  member_fields_.clear();
   int expected = 0;
   for (const JsonMember& member : members) {
     const int index = FieldIndex(member.key, expected);
+    member_fields_.push_back(index);
     if (index < 0) {
       if (nested_.empty()) continue;
       auto nested = nested_.find(member.key);
-      if (nested != nested_.end() &&
-          !StageNested(member.key, member.value, nested->second, 0)) {
-        return false;
-      }
+      if (nested == nested_.end()) continue;
+      member_fields_.back() = kNestedMember;
+      if (!StageNested(member.key, member.value, nested->second, 0)) return false;
       continue;
     }
     expected = index + 1;

@@ -44,8 +44,9 @@ class JsonObjectStager {
   bool Stage(const std::vector<JsonMember>& members, bool line_is_utf8);
   // Stages the values of an object of the remembered shape.
   bool StageShape(bool line_is_utf8);
-  // Remembers the keys of `members` (parsed from `line`) as the shape, unless a key has
-  // escapes or reads nested fields; then there is no shape until the next object.
+  // Remembers the keys of `members` (parsed from `line` and staged by Stage(), which
+  // recorded their fields) as the shape, unless a key has escapes or reads nested
+  // fields; then there is no shape until the next object.
   void LearnShape(const std::vector<JsonMember>& members, std::string_view line);
 
   // A field read from inside nested objects: `path` is its name after the first dot.
@@ -75,6 +76,10 @@ class JsonObjectStager {
   std::vector<std::string> shape_keys_;
   std::vector<int> shape_fields_;
   std::vector<JsonValue> shape_values_;
+  // The field of each member of the last object Stage() staged: -1 for none,
+  // kNestedMember for a member that dotted fields read into.
+  static constexpr int kNestedMember = -2;
+  std::vector<int> member_fields_;
   // One parser per nesting depth: members refer to their parser's memory.
   std::vector<std::unique_ptr<JsonLineParser>> nested_parsers_;
   // Set per Stage() call from its `line_is_utf8`.
