@@ -144,7 +144,10 @@ Status KcatProduce(const std::string& bootstrap, const std::string& topic,
                    const std::vector<std::string>& lines, bool keyed, int partition) {
   std::string input;
   for (const std::string& line : lines) input += line + "\n";
-  std::string command = "kcat -b " + bootstrap + " -P -t " + topic;
+  // Idempotent, so that a retried request can neither reorder nor duplicate records:
+  // tests read offsets and expect the lines in the order given.
+  std::string command =
+      "kcat -b " + bootstrap + " -P -X enable.idempotence=true -t " + topic;
   if (keyed) command += " -K '\t'";
   if (partition >= 0) command += " -p " + std::to_string(partition);
   return RunCommand(command, input).status();

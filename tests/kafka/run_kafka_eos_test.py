@@ -35,7 +35,9 @@ def produce(bootstrap, topic, rows):
     lines = "".join(
         f"{account}\t" + json.dumps({"id": i, "account": account, "amount": amount}) + "\n"
         for i, account, amount in rows)
-    subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", topic, "-K", "\t"],
+    # Idempotent: a retried request can neither reorder nor duplicate input records.
+    subprocess.run(["kcat", "-b", bootstrap, "-P", "-X", "enable.idempotence=true",
+                    "-t", topic, "-K", "\t"],
                    input=lines.encode(), check=True)
 
 
