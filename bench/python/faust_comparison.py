@@ -158,9 +158,11 @@ def ensure_faust_venv() -> str:
 def run_worker(python: str, script: str, args: list, env: dict) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as out:
         out.write(script)
+    # In a scratch directory: Faust keeps a data directory (<app id>-data) in its cwd.
     try:
-        result = subprocess.run([python, out.name, *args], capture_output=True, text=True,
-                                timeout=1800, env=env)
+        with tempfile.TemporaryDirectory(prefix="sabot-bench-worker-") as cwd:
+            result = subprocess.run([python, out.name, *args], capture_output=True,
+                                    text=True, timeout=1800, env=env, cwd=cwd)
     finally:
         os.unlink(out.name)
     # Faust sends a worker's stdout to its log (stderr): find the marks in either.
