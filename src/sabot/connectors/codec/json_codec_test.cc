@@ -94,8 +94,9 @@ TEST(JsonCodecTest, BadMessagesSayWhyAndAppendNothing) {
 
 // One decoder reads objects of a remembered key order through a shortcut; a decoder
 // per message never has a remembered order. Over messages that repeat, reorder, add,
-// drop, escape and nest keys, with blanks, escapes and bad values, both must build the
-// same rows and refuse the same messages with the same reasons.
+// drop, escape and nest keys, with blanks, escapes, nulls, numbers at the edges of the
+// integer fast path and bad values, both must build the same rows and refuse the same
+// messages with the same reasons.
 TEST(JsonCodecTest, RepeatedKeyOrderDecodesLikeAFreshDecoder) {
   auto schema = arrow::schema(
       {arrow::field("id", arrow::int64()), arrow::field("amount", arrow::float64()),
@@ -104,6 +105,15 @@ TEST(JsonCodecTest, RepeatedKeyOrderDecodesLikeAFreshDecoder) {
   const std::vector<std::string> messages = {
       R"({"id":1,"amount":2.5,"city":"Oslo","ok":true})",
       R"({"id":2,"amount":3,"city":"Rome","ok":false})",
+      R"({"id":-0,"amount":-1e2,"city":"Oslo","ok":true})",
+      R"({"id":01,"amount":1,"city":"Oslo","ok":true})",
+      R"({"id":-,"amount":1,"city":"Oslo","ok":true})",
+      R"({"id":1234567890123456789,"amount":1,"city":"Oslo","ok":true})",
+      R"({"id":"12","amount":null,"city":null,"ok":true})",
+      R"({"id":null,"amount":"2.5","city":"Oslo","ok":true})",
+      R"({"id":1e3,"amount":1,"city":"Oslo","ok":true})",
+      R"({"id":28 ,"amount": 2.25 ,"city": "Oslo" ,"ok":true })",
+      R"({"id":29,"amount":1,"city":"Oslo","ok":true,})",
       R"({"id": 3, "amount": 4.25, "city": "Lima", "ok": null})",
       R"({"id":4,"amount":5.5,"city":"Q\"uito","ok":true})",
       R"({"id":5,"amount":"x","city":"Bonn","ok":true})",
@@ -155,10 +165,11 @@ TEST(JsonCodecTest, RepeatedKeyOrderDecodesLikeAFreshDecoder) {
   ASSERT_TRUE(combined.ok());
   EXPECT_TRUE((*batch)->Equals(**combined)) << (*batch)->ToString() << "\nexpected\n"
                                             << (*combined)->ToString();
-  // Six messages are refused: a text amount, a trailing comma, a fractional id, invalid
-  // UTF-8, text after the object and a cut-off key.
-  EXPECT_EQ((*batch)->num_rows(), 24);
-  EXPECT_EQ(std::count(shared_errors.begin(), shared_errors.end(), ""), 24);
+  // Ten messages are refused: a leading zero, a lone minus, an exponent and a fraction
+  // in an integer, a text amount, two trailing commas, invalid UTF-8, text after the
+  // object and a cut-off key.
+  EXPECT_EQ((*batch)->num_rows(), 29);
+  EXPECT_EQ(std::count(shared_errors.begin(), shared_errors.end(), ""), 29);
 }
 
 // A message with invalid UTF-8 in a string value is refused naming the field; valid

@@ -117,6 +117,16 @@ class BatchAssembler {
     cells_[field].bytes = text;
     cells_[field].valid = true;
   }
+  /// Stages a value of the field's own type, unchecked: `field` must be an int64 field
+  /// (StageExactInt64) or a double field (StageExactDouble).
+  void StageExactInt64(int field, int64_t value) {
+    cells_[field].integer = value;
+    cells_[field].valid = true;
+  }
+  void StageExactDouble(int field, double value) {
+    cells_[field].real = value;
+    cells_[field].valid = true;
+  }
   /// Bytes go to binary fields as they are and to string fields if they are UTF-8.
   bool StageBytes(int field, std::string_view bytes);
   /// Sets a cell back to null (a later value for a repeated key wins, even a null).

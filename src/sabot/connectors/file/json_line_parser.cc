@@ -86,40 +86,6 @@ void JsonLineParser::Start(std::string_view line) {
   decoded_.reserve(line.size());
 }
 
-bool JsonLineParser::ParseKnownKeys(std::string_view line,
-                                    const std::vector<std::string>& quoted_keys,
-                                    std::vector<JsonValue>* values) {
-  Start(line);
-  values->resize(quoted_keys.size());
-  SkipBlanks();
-  if (pos_ == end_ || *pos_ != '{') return false;
-  ++pos_;
-  if (quoted_keys.empty()) {
-    SkipBlanks();
-    if (pos_ == end_ || *pos_ != '}') return false;
-    ++pos_;
-  }
-  for (size_t i = 0; i < quoted_keys.size(); ++i) {
-    SkipBlanks();
-    const std::string& key = quoted_keys[i];
-    if (static_cast<size_t>(end_ - pos_) < key.size() ||
-        !SameText(std::string_view(pos_, key.size()), key)) {
-      return false;
-    }
-    pos_ += key.size();
-    SkipBlanks();
-    if (pos_ == end_ || *pos_ != ':') return false;
-    ++pos_;
-    SkipBlanks();
-    if (!ParseValue(&(*values)[i], 1)) return false;
-    SkipBlanks();
-    if (pos_ == end_ || *pos_ != (i + 1 < quoted_keys.size() ? ',' : '}')) return false;
-    ++pos_;
-  }
-  SkipBlanks();
-  return pos_ == end_;
-}
-
 bool JsonLineParser::Parse(std::string_view line) {
   Start(line);
   members_.clear();

@@ -84,13 +84,76 @@ class JsonLineParser {
   /// `line` and to the parser's memory until the next call.
   bool Parse(std::string_view line);
 
-  /// Parses `line` as an object whose members have exactly `quoted_keys`, in this order,
-  /// each written as given (with its quotes, no escapes), into `values` (one per key).
-  /// Returns false when the line is anything else: another key order, other keys,
-  /// invalid JSON. It sets no error then; Parse() tells what the line holds. Records of
-  /// one producer repeat their keys, so this path skips decoding and looking up keys.
-  bool ParseKnownKeys(std::string_view line, const std::vector<std::string>& quoted_keys,
-                      std::vector<JsonValue>* values);
+  // A cursor over an object whose keys are known in advance, for records that repeat
+  // their keys: BeginObject(), then for each member Key() and one value reader, then
+  // EndObject(). Each returns false when the line is not as expected (other keys, another
+  // order, invalid JSON) and then sets no error; Parse() tells what the line holds.
+
+  /// Starts `line` and reads its opening brace.
+  bool BeginObject(std::string_view line) {
+    Start(line);
+    SkipBlanks();
+    if (pos_ == end_ || *pos_ != '{') return false;
+    ++pos_;
+    return true;
+  }
+  /// Reads the comma before a member that is not the first, then `quoted_key` exactly
+  /// as given (with its quotes, no escapes) and the colon after it.
+  bool Key(std::string_view quoted_key, bool first) {
+    SkipBlanks();
+    if (!first) {
+      if (pos_ == end_ || *pos_ != ',') return false;
+      ++pos_;
+      SkipBlanks();
+    }
+    if (static_cast<size_t>(end_ - pos_) < quoted_key.size() ||
+        !SameText(std::string_view(pos_, quoted_key.size()), quoted_key)) {
+      return false;
+    }
+    pos_ += quoted_key.size();
+    SkipBlanks();
+    if (pos_ == end_ || *pos_ != ':') return false;
+    ++pos_;
+    SkipBlanks();
+    return true;
+  }
+  /// Reads the closing brace, which must end the line (blanks aside).
+  bool EndObject() {
+    SkipBlanks();
+    if (pos_ == end_ || *pos_ != '}') return false;
+    ++pos_;
+    SkipBlanks();
+    return pos_ == end_;
+  }
+  /// Reads any value.
+  bool Value(JsonValue* value) { return ParseValue(value, 1); }
+  /// Reads an integer of up to 18 digits, which always fits int64, and returns true;
+  /// returns false and reads nothing at any other value (a fraction, an exponent, more
+  /// digits, not a number), which Value() then reads.
+  bool PlainInteger(int64_t* value) {
+    const char* p = pos_;
+    const bool negative = p < end_ && *p == '-';
+    if (negative) ++p;
+    const char* digits = p;
+    uint64_t magnitude = 0;
+    while (p < end_ && static_cast<unsigned char>(*p - '0') < 10) {
+      magnitude = magnitude * 10 + static_cast<uint64_t>(*p - '0');
+      ++p;
+    }
+    const auto num_digits = p - digits;
+    // A leading zero is a number only alone ("0", not "01"); Value() rejects the rest.
+    if (num_digits == 0 || num_digits > 18 || (*digits == '0' && num_digits > 1) ||
+        (p < end_ && (*p == '.' || *p == 'e' || *p == 'E'))) {
+      return false;
+    }
+    pos_ = p;
+    *value = negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);
+    return true;
+  }
+  /// Returns true at a string value, which String() reads.
+  bool AtString() const { return pos_ < end_ && *pos_ == '"'; }
+  /// Reads a string value into its decoded text.
+  bool String(std::string_view* text) { return ParseString(text); }
 
   const std::vector<JsonMember>& members() const { return members_; }
   /// Returns why the last Parse() failed, e.g. "invalid JSON at column 12: expected a

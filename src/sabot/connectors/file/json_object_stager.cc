@@ -31,9 +31,7 @@ JsonObjectStager::JsonObjectStager(BatchAssembler* assembler) : assembler_(assem
 bool JsonObjectStager::StageLine(std::string_view line) {
   // One check of the whole line instead of one per string.
   const bool line_is_utf8 = arrow::util::ValidateUTF8(line);
-  if (!shape_keys_.empty() && parser_.ParseKnownKeys(line, shape_keys_, &shape_values_)) {
-    return StageShape(line_is_utf8);
-  }
+  if (!shape_.empty() && StageShape(line, line_is_utf8)) return true;
   if (!parser_.Parse(line)) {
     error_ = parser_.error();
     return false;
@@ -43,34 +41,83 @@ bool JsonObjectStager::StageLine(std::string_view line) {
   return true;
 }
 
-bool JsonObjectStager::StageShape(bool line_is_utf8) {
+bool JsonObjectStager::StageShape(std::string_view line, bool line_is_utf8) {
+  if (!parser_.BeginObject(line)) return false;
   assembler_->BeginRow();
   line_is_utf8_ = line_is_utf8;
-  for (size_t i = 0; i < shape_fields_.size(); ++i) {
-    const int index = shape_fields_[i];
-    if (index >= 0 && !StageValue(index, shape_values_[i])) {
-      return Fail(index, shape_values_[i]);
+  for (size_t i = 0; i < shape_.size(); ++i) {
+    const ShapeMember& member = shape_[i];
+    if (!parser_.Key(member.quoted_key, i == 0)) return false;
+    switch (member.read) {
+      case ShapeRead::kInt64: {
+        int64_t integer;
+        if (parser_.PlainInteger(&integer)) {
+          assembler_->StageExactInt64(member.field, integer);
+          continue;
+        }
+        break;
+      }
+      case ShapeRead::kString: {
+        if (!parser_.AtString()) break;
+        std::string_view text;
+        if (!parser_.String(&text)) return false;
+        if (line_is_utf8) {
+          assembler_->StageValidUtf8(member.field, text);
+        } else if (!assembler_->StageText(member.field, text)) {
+          return false;
+        }
+        continue;
+      }
+      case ShapeRead::kDouble: {
+        JsonValue value;
+        if (!parser_.Value(&value)) return false;
+        if (value.type == JsonType::kFloat) {
+          assembler_->StageExactDouble(member.field, value.real);
+        } else if (!StageValue(member.field, value)) {
+          return false;
+        }
+        continue;
+      }
+      case ShapeRead::kAny:
+        break;
     }
+    JsonValue value;
+    if (!parser_.Value(&value)) return false;
+    if (member.field >= 0 && !StageValue(member.field, value)) return false;
   }
-  return true;
+  return parser_.EndObject();
 }
 
 void JsonObjectStager::LearnShape(const std::vector<JsonMember>& members,
                                   std::string_view line) {
-  shape_keys_.clear();
-  shape_fields_.clear();
+  shape_.clear();
   for (size_t i = 0; i < members.size(); ++i) {
     const std::string_view key = members[i].key;
+    const int field = member_fields_[i];
     // A key without escapes is a view into the line, right after its opening quote.
     const bool in_line =
         key.data() > line.data() && key.data() + key.size() < line.data() + line.size();
-    if (!in_line || member_fields_[i] == kNestedMember) {
-      shape_keys_.clear();
-      shape_fields_.clear();
+    if (!in_line || field == kNestedMember) {
+      shape_.clear();
       return;
     }
-    shape_keys_.emplace_back(key.data() - 1, key.size() + 2);
-    shape_fields_.push_back(member_fields_[i]);
+    ShapeRead read = ShapeRead::kAny;
+    if (field >= 0) {
+      switch (assembler_->kind(field)) {
+        case ColumnKind::kInt64:
+          read = ShapeRead::kInt64;
+          break;
+        case ColumnKind::kDouble:
+          read = ShapeRead::kDouble;
+          break;
+        case ColumnKind::kString:
+          read = ShapeRead::kString;
+          break;
+        default:
+          break;
+      }
+    }
+    shape_.push_back({std::string(key.data() - 1, key.size() + 2), field, read});
   }
 }
 
