@@ -114,6 +114,11 @@ TEST(JsonCodecTest, RepeatedKeyOrderDecodesLikeAFreshDecoder) {
       R"({"id":1e3,"amount":1,"city":"Oslo","ok":true})",
       R"({"id":28 ,"amount": 2.25 ,"city": "Oslo" ,"ok":true })",
       R"({"id":29,"amount":1,"city":"Oslo","ok":true,})",
+      R"({"id":30,"amount":-0,"city":"Oslo","ok":true})",
+      R"({"id":31,"amount":0.1234567890123456,"city":"Oslo","ok":true})",
+      R"({"id":32,"amount":123456789012345678,"city":"Oslo","ok":true})",
+      R"({"id":33,"amount":1.,"city":"Oslo","ok":true})",
+      R"({"id":34,"amount":-12.75,"city":"Oslo","ok":true})",
       R"({"id": 3, "amount": 4.25, "city": "Lima", "ok": null})",
       R"({"id":4,"amount":5.5,"city":"Q\"uito","ok":true})",
       R"({"id":5,"amount":"x","city":"Bonn","ok":true})",
@@ -165,11 +170,11 @@ TEST(JsonCodecTest, RepeatedKeyOrderDecodesLikeAFreshDecoder) {
   ASSERT_TRUE(combined.ok());
   EXPECT_TRUE((*batch)->Equals(**combined)) << (*batch)->ToString() << "\nexpected\n"
                                             << (*combined)->ToString();
-  // Ten messages are refused: a leading zero, a lone minus, an exponent and a fraction
-  // in an integer, a text amount, two trailing commas, invalid UTF-8, text after the
-  // object and a cut-off key.
-  EXPECT_EQ((*batch)->num_rows(), 29);
-  EXPECT_EQ(std::count(shared_errors.begin(), shared_errors.end(), ""), 29);
+  // Eleven messages are refused: a leading zero, a lone minus, an exponent and a
+  // fraction in an integer, a point without digits, a text amount, two trailing commas,
+  // invalid UTF-8, text after the object and a cut-off key.
+  EXPECT_EQ((*batch)->num_rows(), 33);
+  EXPECT_EQ(std::count(shared_errors.begin(), shared_errors.end(), ""), 33);
 }
 
 // A message with invalid UTF-8 in a string value is refused naming the field; valid

@@ -150,6 +150,10 @@ class JsonLineParser {
     *value = negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);
     return true;
   }
+  /// Reads a number of up to 15 significant digits without an exponent, which converts
+  /// to the nearest double exactly as Value() converts it, and returns true; returns
+  /// false and reads nothing at any other value.
+  bool PlainDecimal(double* value);
   /// Returns true at a string value, which String() reads.
   bool AtString() const { return pos_ < end_ && *pos_ == '"'; }
   /// Reads a string value into its decoded text.

@@ -201,6 +201,68 @@ TEST(JsonLineParserTest, FloatsMatchFromChars) {
   }
 }
 
+// The known-key cursor's number shortcuts read what Value() reads: PlainInteger() an
+// int64 and PlainDecimal() a double equal to the value Value() gives (an integer
+// converted), sign of zero included, or they decline and leave the cursor where it was.
+TEST(JsonLineParserTest, NumberShortcutsReadAsValueDoes) {
+  std::mt19937_64 random(5);
+  JsonLineParser cursor;
+  JsonLineParser parser;
+  int integers = 0;
+  int decimals = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string number = (random() % 4 == 0) ? "-" : "";
+    const int int_digits = 1 + static_cast<int>(random() % 20);
+    number += std::to_string(1 + random() % 9);
+    for (int d = 1; d < int_digits; ++d) number += std::to_string(random() % 10);
+    if (random() % 8 == 0) number = number.front() == '-' ? "-0" : "0";
+    if (random() % 2 == 0) {
+      number += '.';
+      const int fraction_digits = static_cast<int>(random() % 12);
+      for (int d = 0; d < fraction_digits; ++d) number += std::to_string(random() % 10);
+    }
+    if (random() % 6 == 0) number += "e" + std::to_string(random() % 30);
+    if (random() % 16 == 0) number.insert(number.front() == '-' ? 1 : 0, "0");
+    const std::string line = R"({"x": )" + number + "}";
+    const bool valid = parser.Parse(line);
+    const JsonValue* value = valid ? &parser.members()[0].value : nullptr;
+
+    ASSERT_TRUE(cursor.BeginObject(line) && cursor.Key("\"x\"", true)) << line;
+    int64_t integer;
+    if (cursor.PlainInteger(&integer)) {
+      ++integers;
+      ASSERT_TRUE(cursor.EndObject()) << line;
+      ASSERT_TRUE(valid && value->type == JsonType::kInteger) << line;
+      EXPECT_EQ(integer, value->integer) << line;
+    } else {
+      JsonValue read;
+      EXPECT_EQ(cursor.Value(&read) && cursor.EndObject(), valid) << line;
+      const size_t digits = number.size() - (number.front() == '-' ? 1 : 0);
+      EXPECT_FALSE(valid && value->type == JsonType::kInteger && digits <= 18) << line;
+    }
+
+    ASSERT_TRUE(cursor.BeginObject(line) && cursor.Key("\"x\"", true)) << line;
+    double real;
+    if (cursor.PlainDecimal(&real)) {
+      ++decimals;
+      ASSERT_TRUE(cursor.EndObject()) << line;
+      ASSERT_TRUE(valid) << line;
+      const double expected = value->type == JsonType::kInteger
+                                  ? static_cast<double>(value->integer)
+                                  : value->real;
+      ASSERT_TRUE(value->type == JsonType::kInteger || value->type == JsonType::kFloat);
+      EXPECT_EQ(real, expected) << line;
+      EXPECT_EQ(std::signbit(real), std::signbit(expected)) << line;
+    } else {
+      JsonValue read;
+      EXPECT_EQ(cursor.Value(&read) && cursor.EndObject(), valid) << line;
+    }
+  }
+  // Both shortcuts took a good share of the numbers.
+  EXPECT_GT(integers, 20000);
+  EXPECT_GT(decimals, 40000);
+}
+
 // A string's end is found at every position within an eight-byte word, and a quote,
 // backslash or control character at any position is handled.
 TEST(JsonLineParserTest, StringsEndAtEveryPositionOfAWord) {

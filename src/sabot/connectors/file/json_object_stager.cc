@@ -69,14 +69,12 @@ bool JsonObjectStager::StageShape(std::string_view line, bool line_is_utf8) {
         continue;
       }
       case ShapeRead::kDouble: {
-        JsonValue value;
-        if (!parser_.Value(&value)) return false;
-        if (value.type == JsonType::kFloat) {
-          assembler_->StageExactDouble(member.field, value.real);
-        } else if (!StageValue(member.field, value)) {
-          return false;
+        double real;
+        if (parser_.PlainDecimal(&real)) {
+          assembler_->StageExactDouble(member.field, real);
+          continue;
         }
-        continue;
+        break;
       }
       case ShapeRead::kAny:
         break;
