@@ -4,20 +4,9 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "sabot/connectors/file/swar.h"
+
 namespace sabot {
-namespace {
-
-constexpr uint64_t kOnes = 0x0101010101010101ULL;
-constexpr uint64_t kHighBits = 0x8080808080808080ULL;
-
-// Returns a word whose high bit is set in every byte of `word` equal to `byte`
-// (SWAR: eight bytes per step).
-uint64_t BytesEqual(uint64_t word, uint8_t byte) {
-  const uint64_t x = word ^ (kOnes * byte);
-  return (x - kOnes) & ~x & kHighBits;
-}
-
-}  // namespace
 
 CsvRecordParser::Outcome CsvRecordParser::Parse(const char* data, size_t size,
                                                 bool at_eof) {
@@ -66,8 +55,8 @@ CsvRecordParser::Outcome CsvRecordParser::Parse(const char* data, size_t size,
       while (size - pos >= 8) {
         uint64_t word;
         std::memcpy(&word, data + pos, sizeof(word));
-        if ((BytesEqual(word, delimiter) | BytesEqual(word, '\n') |
-             BytesEqual(word, '\r')) != 0) {
+        if ((swar::BytesEqual(word, delimiter) | swar::BytesEqual(word, '\n') |
+             swar::BytesEqual(word, '\r')) != 0) {
           break;
         }
         pos += 8;

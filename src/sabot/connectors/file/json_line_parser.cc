@@ -24,25 +24,6 @@ constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-constexpr uint64_t kOnes = 0x0101010101010101ULL;
-constexpr uint64_t kHighBits = 0x8080808080808080ULL;
-
-// Returns a word whose high bit is set in every byte of `word` equal to `byte`
-// (SWAR: eight bytes per step).
-uint64_t BytesEqual(uint64_t word, uint8_t byte) {
-  const uint64_t x = word ^ (kOnes * byte);
-  return (x - kOnes) & ~x & kHighBits;
-}
-
-// Returns a word whose lowest set bit is the high bit of the first of the eight bytes of
-// `word` (in memory order, little-endian) that ends a plain run of string text: a
-// quote, a backslash or a control character; 0 when none does. Bits above the first
-// may be spurious (borrows), so only the lowest is meaningful.
-uint64_t StringSpecials(uint64_t word) {
-  const uint64_t control = (word - kOnes * 0x20) & ~word & kHighBits;
-  return BytesEqual(word, '"') | BytesEqual(word, '\\') | control;
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

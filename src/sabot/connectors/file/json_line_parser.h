@@ -9,11 +9,14 @@
 // per line needs only a small parser, which also lets errors say where a line breaks.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sabot/connectors/file/swar.h"
 
 namespace sabot {
 
@@ -157,7 +160,31 @@ class JsonLineParser {
   /// Returns true at a string value, which String() reads.
   bool AtString() const { return pos_ < end_ && *pos_ == '"'; }
   /// Reads a string value into its decoded text.
-  bool String(std::string_view* text) { return ParseString(text); }
+  bool String(std::string_view* text) {
+    // Most values end within their first eight bytes: found from one word, inline.
+    if (end_ - pos_ > 8) {
+      uint64_t word;
+      std::memcpy(&word, pos_ + 1, sizeof(word));
+      const uint64_t specials = StringSpecials(word);
+      if (specials != 0) {
+        const int length = std::countr_zero(specials) / 8;
+        if (pos_[1 + length] == '"') {
+          *text = std::string_view(pos_ + 1, static_cast<size_t>(length));
+          pos_ += length + 2;
+          return true;
+        }
+      }
+    }
+    return ParseString(text);
+  }
+
+  /// Returns a word whose lowest set bit is the high bit of the first of the eight bytes
+  /// of `word` (in memory order, little-endian) that ends a plain run of string text: a
+  /// quote, a backslash or a control character; 0 when none does.
+  static uint64_t StringSpecials(uint64_t word) {
+    return swar::BytesEqual(word, '"') | swar::BytesEqual(word, '\\') |
+           swar::ControlBytes(word);
+  }
 
   const std::vector<JsonMember>& members() const { return members_; }
   /// Returns why the last Parse() failed, e.g. "invalid JSON at column 12: expected a

@@ -263,6 +263,32 @@ TEST(JsonLineParserTest, NumberShortcutsReadAsValueDoes) {
   EXPECT_GT(decimals, 40000);
 }
 
+// The cursor's String() reads what Value() reads for strings of every length, with an
+// escape, a control character or a cut-off end at every position.
+TEST(JsonLineParserTest, CursorStringsReadAsValueDoes) {
+  JsonLineParser cursor;
+  JsonLineParser parser;
+  for (size_t length = 0; length < 20; ++length) {
+    for (size_t at = 0; at <= length; ++at) {
+      for (const std::string special : {"", "\\n", "\t", "\"", "\\u00e9"}) {
+        std::string text(length, 'a');
+        text.insert(at, special);
+        for (const std::string end : {"\"}", "\"", "}"}) {
+          const std::string line = "{\"k\":\"" + text + end;
+          const bool valid = parser.Parse(line);
+          ASSERT_TRUE(cursor.BeginObject(line) && cursor.Key("\"k\"", true));
+          std::string_view read;
+          const bool read_ok = cursor.String(&read) && cursor.EndObject();
+          ASSERT_EQ(read_ok, valid) << line;
+          if (valid) {
+            EXPECT_EQ(read, parser.members()[0].value.text) << line;
+          }
+        }
+      }
+    }
+  }
+}
+
 // A string's end is found at every position within an eight-byte word, and a quote,
 // backslash or control character at any position is handled.
 TEST(JsonLineParserTest, StringsEndAtEveryPositionOfAWord) {
