@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include <arrow/array/builder_base.h>
@@ -145,6 +147,34 @@ void AppendTo(arrow::ArrayBuilder* builder, bool valid, Value value) {
 // Variable-width values have room for their offset (see BatchAssembler::Reserve) and
 // grow the data buffer only when it is full; ReserveData refuses data beyond the
 // offsets' range, which is checked again here because a grown buffer may exceed it.
+// Copies `size` bytes from `from` to `to` without a library call for short texts,
+// which most staged strings are: two overlapping word copies instead of memcpy.
+inline void CopyText(uint8_t* to, const char* from, size_t size) {
+  if (size >= 8 && size <= 16) {
+    std::memcpy(to, from, 8);
+    std::memcpy(to + size - 8, from + size - 8, 8);
+  } else if (size >= 4 && size < 8) {
+    std::memcpy(to, from, 4);
+    std::memcpy(to + size - 4, from + size - 4, 4);
+  } else {
+    std::memcpy(to, from, size);
+  }
+}
+
+// A StringBuilder whose append copies short texts inline (see CopyText): the builder's
+// own UnsafeAppend calls memcpy, whose call costs more than copying a few bytes.
+class Utf8Builder : public arrow::StringBuilder {
+ public:
+  // Like UnsafeAppend: room for the offset and for `text` must be reserved.
+  void UnsafeAppendText(std::string_view text) {
+    UnsafeAppendNextOffset();
+    CopyText(value_data_builder_.mutable_data() + value_data_builder_.length(),
+             text.data(), text.size());
+    value_data_builder_.UnsafeAdvance(static_cast<int64_t>(text.size()));
+    UnsafeAppendToBitmap(true);
+  }
+};
+
 template <typename BuilderType>
 Status AppendBytesTo(arrow::ArrayBuilder* builder, bool valid, std::string_view bytes) {
   auto* typed = static_cast<BuilderType*>(builder);
@@ -158,7 +188,11 @@ Status AppendBytesTo(arrow::ArrayBuilder* builder, bool valid, std::string_view 
                           needed > BuilderType::memory_limit())) {
     ARROW_RETURN_NOT_OK(typed->ReserveData(size));
   }
-  typed->UnsafeAppend(bytes);
+  if constexpr (std::is_same_v<BuilderType, Utf8Builder>) {
+    typed->UnsafeAppendText(bytes);
+  } else {
+    typed->UnsafeAppend(bytes);
+  }
   return Status::OK();
 }
 
@@ -302,8 +336,12 @@ Result<std::unique_ptr<BatchAssembler>> BatchAssembler::MakeWithKinds(
     int64_t batch_size) {
   arrow::util::InitializeUTF8();
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders;
-  for (const auto& field : schema->fields()) {
-    ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(field->type()));
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    if (kinds[i] == ColumnKind::kString) {
+      builders.push_back(std::make_unique<Utf8Builder>());
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto builder, arrow::MakeBuilder(schema->field(i)->type()));
     builders.push_back(std::move(builder));
   }
   // At least one row, so that CommitRow always appends into reserved room.
@@ -506,7 +544,7 @@ Status BatchAssembler::CommitRow() {
   for (const TypedColumn& column : string_columns_) {
     const Cell& cell = cells_[column.field];
     ARROW_RETURN_NOT_OK(
-        AppendBytesTo<arrow::StringBuilder>(column.builder, cell.valid, cell.bytes));
+        AppendBytesTo<Utf8Builder>(column.builder, cell.valid, cell.bytes));
   }
   for (const int field : other_columns_) ARROW_RETURN_NOT_OK(AppendCell(field));
   ++num_rows_;
