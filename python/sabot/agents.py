@@ -33,10 +33,24 @@ logger = logging.getLogger("sabot.agents")
 
 SUPERVISOR_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 
-# The message an agent is processing: (topic name, partition, offset, key bytes). Tables
-# place keys in the partition of the message that wrote them.
+# The message an agent is processing: [topic name, partition, offset]. Tables place keys
+# in the partition of the message that wrote them. Streams of values set one list per
+# batch and update its offset per message, which costs far less than a ContextVar.set.
 current_event: contextvars.ContextVar = contextvars.ContextVar("sabot_current_event",
                                                                default=None)
+
+
+class StopEvent(asyncio.Event):
+    """The worker's stop signal: an asyncio.Event that also sets ``requested``, which
+    streams read once per message (an attribute instead of a method call)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requested = False
+
+    def set(self) -> None:
+        self.requested = True
+        super().set()
 
 
 class AgentStream:
@@ -133,25 +147,24 @@ class AgentStream:
             except StopAsyncIteration:
                 return
             values = self._decode_values(batch)
-            keys = self._decode_keys(batch) if with_keys else None
-            raw_keys = batch.column(0).to_pylist()
-            first = batch.column(2)[0].as_py()
-            name = self.topic.name
+            if with_keys:
+                values = list(zip(self._decode_keys(batch), values))
+            offset = batch.column(2)[0].as_py()
+            event = [self.topic.name, partition, offset]
+            current_event.set(event)
             positions = self.positions
-            gate = self._gate
+            gate = self._gate if self._gate is not None else _OPEN_GATE
             stopping = self._stopping
-            set_event = current_event.set
-            offset = first
-            for i, value in enumerate(values):
+            for value in values:
                 # A message is processed once the agent asks for the next one: the
                 # position moves past it when the agent resumes this generator.
-                if gate is not None and gate.closed:
+                if gate.closed:
                     await gate.wait_open(self)
-                set_event((name, partition, offset, raw_keys[i]))
-                yield (keys[i], value) if with_keys else value
+                event[2] = offset
+                yield value
                 offset += 1
                 positions[partition] = offset
-                if stopping.is_set():
+                if stopping.requested:
                     return
 
     async def batches(self) -> AsyncIterator[pa.RecordBatch]:
@@ -231,6 +244,15 @@ class AgentStream:
                 return
 
 
+class _OpenGate:
+    """The gate of a stream outside an App's worker: never closed."""
+
+    closed = False
+
+
+_OPEN_GATE = _OpenGate()
+
+
 class Agent:
     """An agent registered with @app.agent; call ``await agent.send(value)`` to send to
     its topic."""
@@ -287,7 +309,12 @@ class Agent:
             if inspect.isasyncgen(result):
                 queue = [sink.send_deferred for sink in self.sinks
                          if hasattr(sink, "send_deferred")]
-                if len(queue) == len(self.sinks):
+                if len(queue) == 1 and len(self.sinks) == 1:
+                    # One topic: queue each value without a coroutine or a loop.
+                    send = queue[0]
+                    async for value in result:
+                        send(value)
+                elif len(queue) == len(self.sinks):
                     # Only topics: queue each value without a coroutine per sink.
                     async for value in result:
                         for send in queue:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import pyarrow as pa
 
 from . import _sabot
-from .agents import Agent, AgentStream, Supervisor
+from .agents import Agent, AgentStream, StopEvent, Supervisor
 from .brokers import parse_broker, read_all
 from .checkpoints import CheckpointGate, CheckpointStore, restore_tables, snapshot_tables
 from .stream import Stream
@@ -204,7 +204,7 @@ class App:
                         handle_signals: bool = False) -> None:
         """The worker as a coroutine (see run)."""
         self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
+        self._stopping = StopEvent()
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(sig, self.stop)

@@ -102,21 +102,23 @@ class Topic:
             partition = _sabot.key_partition(key_bytes, self.partitions)
         pending = self._pending.get(partition)
         if pending is None:
-            pending = self._pending[partition] = ([], [], [])
-            self._pending_time = int(time.time() * 1000)
+            pending = self._pending[partition] = ([], [])
+            if not self._pending_count:
+                self._pending_time = int(time.time() * 1000)
         pending[0].append(key_bytes)
         pending[1].append(value_bytes)
-        pending[2].append(self._pending_time)
         self._pending_count += 1
         if self._pending_count >= 1024:
             self.flush_pending()
 
     def flush_pending(self) -> None:
-        """Appends the queued messages (see send_deferred)."""
+        """Appends the queued messages (see send_deferred); they carry the time the
+        first of them was queued."""
         if not self._pending_count:
             return
         pending, self._pending, self._pending_count = self._pending, {}, 0
-        for partition, (keys, values, timestamps) in pending.items():
+        for partition, (keys, values) in pending.items():
+            timestamps = [self._pending_time] * len(values)
             self._backend.append(partition, keys, values, timestamps)
 
     async def send(self, value: Any = None, key: Any = None, partition: Optional[int] = None,
