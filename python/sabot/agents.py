@@ -19,9 +19,11 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import re
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Optional, Sequence
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, List, Optional, Sequence,
+                    Tuple)
 
 import pyarrow as pa
 
@@ -118,18 +120,28 @@ class AgentStream:
         if self._gate is not None and self._gate.closed:
             await self._gate.wait_open(self)
 
-    def _decode_values(self, batch: pa.RecordBatch) -> list:
+    def _decode_values(self, batch: pa.RecordBatch) -> Tuple[list, Optional[tuple]]:
+        """The values of a poll, up to its first message that does not decode, and that
+        message's (index, error) or None."""
         serializer = self.topic.value_serializer
-        loads_batch = getattr(serializer, "loads_batch", None)
+        loads_batch = serializer.loads_batch
         if loads_batch is not None:
             # The serializer decodes the whole poll in one call (avro).
-            return loads_batch(batch.column(1)).to_pylist()
-        loads = serializer.loads
-        return [loads(v) for v in batch.column(1).to_pylist()]
+            decoded, failure = _decode_columns(loads_batch, batch.column(1))
+            return ([] if decoded is None else decoded.to_pylist()), failure
+        return _decode_each(serializer.loads, batch.column(1).to_pylist())
 
-    def _decode_keys(self, batch: pa.RecordBatch) -> list:
+    def _decode_keys(self, batch: pa.RecordBatch) -> Tuple[list, Optional[tuple]]:
         loads = self.topic.key_serializer.loads
-        return [None if k is None else loads(k) for k in batch.column(0).to_pylist()]
+        return _decode_each(lambda k: None if k is None else loads(k),
+                            batch.column(0).to_pylist())
+
+    def _fail(self, partition: int, offset: int, error: Exception, what: str = "value"):
+        """Raises for the message at `offset` that did not decode, as the message being
+        processed: the agent's restart resumes after it (see the module docstring)."""
+        current_event.set([self.topic.name, partition, offset])
+        raise DecodeError(f"topic '{self.topic.name}' partition {partition} offset "
+                          f"{offset}: cannot decode the {what}: {error}") from error
 
     # ---- what agents iterate -------------------------------------------------------
 
@@ -146,9 +158,13 @@ class AgentStream:
                 partition, batch = await self._next_messages()
             except StopAsyncIteration:
                 return
-            values = self._decode_values(batch)
+            values, failure = self._decode_values(batch)
             if with_keys:
-                values = list(zip(self._decode_keys(batch), values))
+                keys, key_failure = self._decode_keys(batch)
+                if key_failure is not None and (failure is None or
+                                                key_failure[0] < failure[0]):
+                    failure = (*key_failure, "key")
+                values = list(zip(keys, values))
             offset = batch.column(2)[0].as_py()
             event = [self.topic.name, partition, offset]
             current_event.set(event)
@@ -166,44 +182,51 @@ class AgentStream:
                 positions[partition] = offset
                 if stopping.requested:
                     return
+            if failure is not None:
+                self._fail(partition, offset, *failure[1:])
 
     async def batches(self) -> AsyncIterator[pa.RecordBatch]:
         """Whole batches: with the 'arrow' serializer each message's batch as sent; with
-        'avro' up to 4096 messages decoded in one call by the engine's codec; otherwise
-        the decoded values of up to 4096 messages as one batch (of the topic's schema
-        when it has one)."""
+        'avro', and 'json' on a topic with a schema, up to 4096 messages decoded in one
+        call by the engine's codec; otherwise the decoded values of up to 4096 messages
+        as one batch (of the topic's schema when it has one)."""
         arrow = self.topic.value_serializer.name == "arrow"
-        loads_batch = getattr(self.topic.value_serializer, "loads_batch", None)
+        loads_columns = self.topic.value_serializer.loads_columns
         while True:
             try:
                 partition, batch = await self._next_messages()
             except StopAsyncIteration:
                 return
             first = batch.column(2)[0].as_py()
-            if loads_batch is not None:
-                # The serializer decodes the whole poll into one batch (avro).
-                decoded = loads_batch(batch.column(1))
-                await self._pass_gate()
-                current_event.set((self.topic.name, partition, first, None))
-                yield decoded
-                self.positions[partition] = first + batch.num_rows
-                if self._stopping.is_set():
-                    return
+            if loads_columns is not None:
+                # The engine's codec decodes the whole poll into one batch.
+                decoded, failure = _decode_columns(loads_columns, batch.column(1))
+                if decoded is not None:
+                    await self._pass_gate()
+                    current_event.set([self.topic.name, partition, first])
+                    yield decoded
+                    self.positions[partition] = first + decoded.num_rows
+                    if self._stopping.is_set():
+                        return
+                if failure is not None:
+                    self._fail(partition, first + failure[0], failure[1])
                 continue
-            values = self._decode_values(batch)
+            values, failure = self._decode_values(batch)
             if arrow:
                 for i, value in enumerate(values):
                     await self._pass_gate()
-                    current_event.set((self.topic.name, partition, first + i, None))
+                    current_event.set([self.topic.name, partition, first + i])
                     yield value
                     self.positions[partition] = first + i + 1
-            else:
+            elif values:
                 await self._pass_gate()
-                current_event.set((self.topic.name, partition, first, None))
+                current_event.set([self.topic.name, partition, first])
                 yield pa.RecordBatch.from_pylist(values, schema=self.topic.schema)
                 self.positions[partition] = first + len(values)
             if self._stopping.is_set():
                 return
+            if failure is not None:
+                self._fail(partition, first + failure[0], failure[1])
 
     async def take(self, max_: int, within: float) -> AsyncIterator[List[Any]]:
         """Lists of up to `max_` values; a list is handed over when full or `within`
@@ -229,19 +252,79 @@ class AgentStream:
                         break
                     partition, batch = found
                     first = batch.column(2)[0].as_py()
-                    for i, value in enumerate(self._decode_values(batch)):
+                    values, failure = self._decode_values(batch)
+                    for i, value in enumerate(values):
                         pending.append((partition, first + i, value))
+                    if failure is not None:
+                        pending.append((partition, first + failure[0], _Failed(failure[1])))
+                if isinstance(pending[0][2], _Failed):
+                    if buffer:
+                        break  # hand over what came before it first
+                    partition, offset, failed = pending.popleft()
+                    self._fail(partition, offset, failed.error)
                 buffer.append(pending.popleft())
                 if started is None:
                     started = time.monotonic()
             if buffer:
                 await self._pass_gate()
-                current_event.set((self.topic.name, buffer[-1][0], buffer[-1][1], None))
+                current_event.set([self.topic.name, buffer[-1][0], buffer[-1][1]])
                 yield [value for _, _, value in buffer]
                 for partition, offset, _ in buffer:
                     self.positions[partition] = offset + 1
             if self._stopping.is_set():
                 return
+
+
+class DecodeError(ValueError):
+    """A message of an agent's topic that the topic's serializer cannot decode. The
+    agent raises it after the messages before it, the error is logged with the agent's
+    name, and the restarted agent resumes after the message (it counts as processed,
+    like a message the agent raised on)."""
+
+
+class _Failed:
+    """Stands in a take() buffer for a message that did not decode."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _decode_each(loads: Callable, raw: list) -> Tuple[list, Optional[tuple]]:
+    """Decodes `raw` one message at a time, up to the first that fails: the values and
+    that message's (index, error) or None."""
+    try:
+        return [loads(v) for v in raw], None
+    except Exception:  # noqa: BLE001 - any serializer's error; found and named below
+        pass
+    values = []
+    for index, message in enumerate(raw):
+        try:
+            values.append(loads(message))
+        except Exception as error:  # noqa: BLE001 - re-raised as a DecodeError
+            return values, (index, error)
+    return values, None
+
+
+_MESSAGE_INDEX = re.compile(r"^message \d+: ")
+
+
+def _decode_columns(decode: Callable, column: pa.Array) -> Tuple[Optional[pa.RecordBatch],
+                                                                 Optional[tuple]]:
+    """Decodes a poll in one codec call; when a message fails, the batch of the messages
+    before it (None if there are none) and the first failing message's (index, error)."""
+    try:
+        return decode(column), None
+    except ValueError:
+        pass
+    for index in range(len(column)):
+        try:
+            decode(column.slice(index, 1))
+        except ValueError as error:
+            # The codec's "message 0: " is the index in the one-message call: dropped,
+            # as the caller names the message by its offset.
+            reason = ValueError(_MESSAGE_INDEX.sub("", str(error), count=1))
+            return (decode(column.slice(0, index)) if index else None), (index, reason)
+    return decode(column), None
 
 
 class _OpenGate:

@@ -2,7 +2,9 @@
 
 A serializer turns a Python value into the bytes a topic stores and back:
 
-- ``json``: dicts, lists, numbers, strings (orjson; keys of dicts must be strings).
+- ``json``: dicts, lists, numbers, strings (orjson; keys of dicts must be strings). On a
+  topic declared with a pyarrow ``schema``, agents' ``stream.batches()`` decode a whole
+  poll with the engine's JSON codec (``_sabot.JsonCodec``) into a batch of the schema.
 - ``raw``: bytes as they are; str is encoded as UTF-8 and decoded back to str only by
   ``raw`` consumers that asked for text (values stay bytes).
 - ``msgpack``: MessagePack (msgpack package).
@@ -46,8 +48,11 @@ class Serializer(NamedTuple):
     # Decodes many messages at once, a pyarrow binary array (or a list of bytes), into
     # one RecordBatch; None for serializers that decode one value at a time.
     loads_batch: Optional[Callable[[Any], pa.RecordBatch]] = None
-    # The schema of the rows, for serializers that have one (avro).
+    # The schema of the rows, for serializers that have one (avro, json with a schema).
     schema: Optional[pa.Schema] = None
+    # Decodes many messages at once into one RecordBatch of `schema` for agents'
+    # stream.batches(); None when batches are built from the decoded values.
+    loads_columns: Optional[Callable[[Any], pa.RecordBatch]] = None
 
 
 def _raw_dumps(value: Any) -> bytes:
@@ -135,8 +140,24 @@ def make_avro_serializer(schema: Any = None, registry_url: Optional[str] = None,
     def loads(data: bytes) -> dict:
         return codec.decode([data]).to_pylist()[0]
 
-    serializer = Serializer("avro", dumps, loads, codec.decode, arrow_schema)
+    serializer = Serializer("avro", dumps, loads, codec.decode, arrow_schema, codec.decode)
     return serializer
+
+
+def with_json_columns(serializer: Serializer, schema: Any) -> Serializer:
+    """The 'json' serializer of a topic that declares a pyarrow `schema`: its agents'
+    ``stream.batches()`` then decode a whole poll in one call of the engine's JSON codec
+    (``_sabot.JsonCodec``) instead of building the batch from decoded dicts. A schema
+    the codec cannot build (struct or list columns) keeps the dict path."""
+    from . import _sabot
+
+    if serializer.name != "json" or not isinstance(schema, pa.Schema):
+        return serializer
+    try:
+        codec = _sabot.JsonCodec(schema)
+    except NotImplementedError:
+        return serializer
+    return serializer._replace(schema=schema, loads_columns=codec.decode)
 
 
 def get_serializer(name: Any, what: str, schema: Any = None,

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from . import _sabot
 from .brokers import KafkaBackend, MemoryBackend
-from .serializers import Serializer, get_serializer
+from .serializers import Serializer, get_serializer, with_json_columns
 
 if TYPE_CHECKING:
     from .app import App
@@ -170,4 +170,5 @@ def make_topic(app: "App", name: str, partitions: int, key_serializer: Any,
                            schema=schema, topic=name)
     if value.schema is not None:
         schema = value.schema
+    value = with_json_columns(value, schema)
     return Topic(app, name, partitions, key, value, schema)

@@ -1,9 +1,11 @@
-// The engine's Avro codec (connectors/codec/avro_codec.h) for the Python App layer's
-// 'avro' serializer: AvroCodec decodes a list of messages into one pyarrow RecordBatch
-// and encodes a batch into one message per row, each in one call with the GIL released
-// during the C++ work. Plain Avro binary with a fixed writer schema, or the Confluent
-// wire format with a schema id (known in advance, or registered in / fetched from a
-// Schema Registry).
+// The engine's codecs for the Python App layer, each call with the GIL released during
+// the C++ work:
+// - AvroCodec (connectors/codec/avro_codec.h), the 'avro' serializer: decodes a list of
+//   messages into one pyarrow RecordBatch and encodes a batch into one message per row.
+//   Plain Avro binary with a fixed writer schema, or the Confluent wire format with a
+//   schema id (known in advance, or registered in / fetched from a Schema Registry).
+// - JsonCodec: decodes a list of JSON messages into one RecordBatch of a given schema,
+//   for agents' stream.batches() on 'json' topics that declare a schema.
 #include <arrow/array.h>
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
@@ -25,6 +27,7 @@
 #include "bindings.h"
 #include "sabot/connectors/codec/avro_codec.h"
 #include "sabot/connectors/codec/avro_schema.h"
+#include "sabot/connectors/codec/codec.h"
 #include "sabot/connectors/codec/schema_registry.h"
 
 namespace sabot::python {
@@ -196,6 +199,37 @@ Payloads PayloadsFromSequence(nb::handle messages) {
   return payloads;
 }
 
+// Decodes every payload into `decoder` and returns the rows as one batch. An error
+// names the message's index; the rows of the messages before it are dropped, so the
+// next call starts afresh.
+Result<std::shared_ptr<arrow::RecordBatch>> DecodeAll(Decoder* decoder,
+                                                      const Payloads& payloads,
+                                                      const char* codec) {
+  for (size_t i = 0; i < payloads.views.size(); ++i) {
+    Status status;
+    if (payloads.nulls[i]) {
+      status = Status::Invalid(codec, ": the message is null (no value)");
+    } else {
+      status = decoder->Append(payloads.views[i]).status();
+    }
+    if (!status.ok()) {
+      (void)decoder->Flush();
+      // Each error names the codec once: the Avro codec's own messages already do.
+      const std::string_view prefix = codec;
+      if (status.message().compare(0, prefix.size(), prefix) == 0) {
+        return status.WithMessage("message ", i, ": ", status.message());
+      }
+      return status.WithMessage("message ", i, ": ", codec, ": ", status.message());
+    }
+  }
+  return decoder->Flush();
+}
+
+Payloads PayloadsOf(nb::handle messages) {
+  return nb::hasattr(messages, "__arrow_c_array__") ? PayloadsFromArrow(messages)
+                                                    : PayloadsFromSequence(messages);
+}
+
 class AvroCodec {
  public:
   AvroCodec(nb::object schema, std::optional<std::string> writer_schema,
@@ -264,14 +298,12 @@ class AvroCodec {
   }
 
   nb::object Decode(nb::handle messages) {
-    Payloads payloads = nb::hasattr(messages, "__arrow_c_array__")
-                            ? PayloadsFromArrow(messages)
-                            : PayloadsFromSequence(messages);
+    Payloads payloads = PayloadsOf(messages);
     Result<std::shared_ptr<arrow::RecordBatch>> batch;
     {
       nb::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(decoder_mutex_);
-      batch = DecodeLocked(payloads);
+      batch = DecodeAll(decoder_.get(), payloads, "avro");
     }
     return ToPyArrowBatch(ValueOrThrow(std::move(batch)));
   }
@@ -321,23 +353,6 @@ class AvroCodec {
     return encoder_->Encode(batch, out);
   }
 
-  Result<std::shared_ptr<arrow::RecordBatch>> DecodeLocked(const Payloads& payloads) {
-    for (size_t i = 0; i < payloads.views.size(); ++i) {
-      Status status;
-      if (payloads.nulls[i]) {
-        status = Status::Invalid("avro: the message is null (no value)");
-      } else {
-        status = decoder_->Append(payloads.views[i]).status();
-      }
-      if (!status.ok()) {
-        // Drop the rows of the messages before it: the next call starts afresh.
-        (void)decoder_->Flush();
-        return status.WithMessage("message ", i, ": ", status.message());
-      }
-    }
-    return decoder_->Flush();
-  }
-
   AvroCodecOptions options_;
   std::shared_ptr<arrow::Schema> schema_;
   std::string writer_schema_;
@@ -347,9 +362,50 @@ class AvroCodec {
   std::unique_ptr<Encoder> encoder_;
 };
 
+// The engine's JSON codec over whole polls: the rules of the Kafka source's JSON
+// decoding (src/sabot/connectors/codec/README.md) turn each message into one row of
+// `schema`.
+class JsonCodec {
+ public:
+  explicit JsonCodec(nb::handle schema) : schema_(ValueOrThrow(ImportSchema(schema))) {
+    CodecConfig config;
+    config.kind = CodecKind::kJson;
+    decoder_ = ValueOrThrow(MakeDecoder(config, schema_, 1024));
+  }
+
+  nb::object Decode(nb::handle messages) {
+    Payloads payloads = PayloadsOf(messages);
+    Result<std::shared_ptr<arrow::RecordBatch>> batch;
+    {
+      nb::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      batch = DecodeAll(decoder_.get(), payloads, "json");
+    }
+    return ToPyArrowBatch(ValueOrThrow(std::move(batch)));
+  }
+
+  nb::object schema() const { return ToPyArrowSchema(schema_); }
+
+ private:
+  std::shared_ptr<arrow::Schema> schema_;
+  std::mutex mutex_;
+  std::unique_ptr<Decoder> decoder_;
+};
+
 }  // namespace
 
 void InitializeCodecs(nb::module_& module) {
+  nb::class_<JsonCodec>(module, "JsonCodec",
+                        "The engine's JSON codec: decode(messages) -> pyarrow.RecordBatch "
+                        "of the schema, one row per message.")
+      .def(nb::init<nb::handle>(), nb::arg("schema"),
+           "schema: the pyarrow schema of the rows (fields by name; dotted names read "
+           "nested members).")
+      .def("decode", &JsonCodec::Decode, nb::arg("messages"),
+           "Decodes a list of bytes (or a pyarrow binary array) into one RecordBatch; "
+           "errors name the message index, and the field when a value does not convert.")
+      .def_prop_ro("schema", &JsonCodec::schema);
+
   nb::class_<AvroCodec>(module, "AvroCodec",
                         "The engine's Avro codec: decode(messages) -> pyarrow.RecordBatch, "
                         "encode(batch) -> list[bytes].")
