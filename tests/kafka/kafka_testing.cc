@@ -135,7 +135,11 @@ Result<std::string> RunCommand(const std::string& command, const std::string& in
   const int status = pclose(pipe);
   unlink(input_path);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status::IOError("command failed (", status, "): ", command);
+    // The end of what it printed says why (commands that matter redirect 2>&1).
+    constexpr size_t kShownOutput = 2000;
+    const std::string tail =
+        output.size() > kShownOutput ? output.substr(output.size() - kShownOutput) : output;
+    return Status::IOError("command failed (", status, "): ", command, "\n", tail);
   }
   return output;
 }

@@ -29,7 +29,8 @@ java_cmd=(java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -Dlog4j2.configurationFile="$here/log4j2.properties"
   -cp "$(cat "$here/classpath.txt")")
 
-if [ ! -f "$dir/server.properties" ]; then
+# Writes the configuration of a new DIR, with free ports, and formats its storage.
+configure() {
   port=$(free_port)
   controller_port=$(free_port)
   while [ "$controller_port" = "$port" ]; do controller_port=$(free_port); done
@@ -58,23 +59,52 @@ PROPS
   "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
     -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }
+}
+
+# Starts the broker of DIR and waits until it answers. Returns 1 when it exited during
+# start-up, 2 when it did not answer within 60 s.
+start() {
+  bootstrap=$(cat "$dir/bootstrap")
+  nohup "${java_cmd[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 &
+  echo $! > "$dir/pid"
+  for _ in $(seq 1 120); do
+    if kcat -b "$bootstrap" -L -m 2 >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+      return 1
+    fi
+    sleep 0.5
+  done
+  return 2
+}
+
+new_dir=false
+if [ ! -f "$dir/server.properties" ]; then
+  new_dir=true
+  configure
 fi
-
-bootstrap=$(cat "$dir/bootstrap")
-nohup "${java_cmd[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 &
-echo $! > "$dir/pid"
-
-for _ in $(seq 1 120); do
-  if kcat -b "$bootstrap" -L -m 2 >/dev/null 2>&1; then
+# A free port can be taken by another process between the check and the broker's bind
+# (tests start brokers in parallel): a new DIR then gets other ports, three times at most.
+for attempt in 1 2 3; do
+  status=0
+  start || status=$?
+  if [ "$status" = 0 ]; then
     echo "$bootstrap"
     exit 0
   fi
-  if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-    echo "sabot kafka: the broker exited during start-up; see $dir/stdout.log and broker.log" >&2
-    tail -20 "$dir/stdout.log" >&2 || true
+  if [ "$status" = 2 ]; then
+    echo "sabot kafka: the broker did not answer on $bootstrap within 60 s; see $dir/broker.log" >&2
     exit 1
   fi
-  sleep 0.5
+  if $new_dir && [ "$attempt" -lt 3 ] &&
+     grep -qs "Address already in use" "$dir/stdout.log" "$dir/broker.log"; then
+    rm -rf "$dir/data" "$dir/server.properties" "$dir/bootstrap" "$dir/pid" \
+      "$dir/stdout.log" "$dir/broker.log"
+    configure
+    continue
+  fi
+  echo "sabot kafka: the broker exited during start-up; see $dir/stdout.log and broker.log" >&2
+  tail -20 "$dir/stdout.log" >&2 || true
+  exit 1
 done
-echo "sabot kafka: the broker did not answer on $bootstrap within 60 s; see $dir/broker.log" >&2
-exit 1
