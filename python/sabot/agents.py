@@ -61,7 +61,7 @@ class AgentStream:
     (``stream.take(n, within=seconds)``)."""
 
     def __init__(self, topic: "Topic", partitions: Sequence[int], positions: dict,
-                 stopping: asyncio.Event, max_batch: int = 4096, gate=None):
+                 stopping: "StopEvent", max_batch: int = 4096, gate=None):
         self.topic = topic
         # The app's checkpoint gate: before handing out a message the stream stops there
         # while a checkpoint is taken, so that positions and tables are consistent.
@@ -166,7 +166,9 @@ class AgentStream:
                     failure = (*key_failure, "key")
                 values = list(zip(keys, values))
             offset = batch.column(2)[0].as_py()
-            event = [self.topic.name, partition, offset]
+            # Until the first message is handed out (after the gate), the event is the
+            # message before it: a stream cancelled at the gate has not processed it.
+            event = [self.topic.name, partition, offset - 1]
             current_event.set(event)
             positions = self.positions
             gate = self._gate if self._gate is not None else _OPEN_GATE
@@ -382,7 +384,7 @@ class Agent:
                 if inspect.isawaitable(result):
                     await result
 
-    async def run_instance(self, index: int, stopping: asyncio.Event) -> None:
+    async def run_instance(self, index: int, stopping: "StopEvent") -> None:
         """Runs instance `index` until its stream ends; raises what the agent raised."""
         stream = AgentStream(self.topic, self.partitions_of(index), self.processed_positions,
                              stopping, gate=self.app._gate)
@@ -423,7 +425,7 @@ class Supervisor:
     to 10 s, reset after a minute without a crash): one_for_one restarts the instance
     that crashed, one_for_all every instance, rest_for_one it and those after it."""
 
-    def __init__(self, agent: Agent, stopping: asyncio.Event,
+    def __init__(self, agent: Agent, stopping: "StopEvent",
                  min_backoff: float = 0.1, max_backoff: float = 10.0):
         self.agent = agent
         self.stopping = stopping

@@ -121,7 +121,7 @@ struct Payloads {
   std::deque<std::string> copies;
 };
 
-Payloads PayloadsFromArrow(nb::handle object) {
+Payloads PayloadsFromArrow(nb::handle object, const char* caller) {
   nb::object capsules = object.attr("__arrow_c_array__")();
   if (!nb::isinstance<nb::tuple>(capsules) || nb::len(capsules) != 2) {
     throw nb::type_error("__arrow_c_array__ must return (schema, array) capsules");
@@ -157,8 +157,8 @@ Payloads PayloadsFromArrow(nb::handle object) {
       collect(static_cast<const arrow::LargeStringArray&>(array));
       break;
     default: {
-      std::string error =
-          "AvroCodec.decode takes a binary array or a list of bytes, got an array of ";
+      std::string error = caller;
+      error += " takes a binary array or a list of bytes, got an array of ";
       error += array.type()->ToString();
       throw nb::type_error(error.c_str());
     }
@@ -166,7 +166,7 @@ Payloads PayloadsFromArrow(nb::handle object) {
   return payloads;
 }
 
-Payloads PayloadsFromSequence(nb::handle messages) {
+Payloads PayloadsFromSequence(nb::handle messages, const char* caller) {
   Payloads payloads;
   for (nb::handle message : messages) {
     if (message.is_none()) {
@@ -184,7 +184,8 @@ Payloads PayloadsFromSequence(nb::handle messages) {
     Py_buffer buffer;
     if (PyObject_GetBuffer(message.ptr(), &buffer, PyBUF_C_CONTIGUOUS) != 0) {
       PyErr_Clear();
-      std::string error = "AvroCodec.decode: message ";
+      std::string error = caller;
+      error += ": message ";
       error += std::to_string(payloads.views.size());
       error += " is ";
       error += nb::type_name(message.type()).c_str();
@@ -225,9 +226,10 @@ Result<std::shared_ptr<arrow::RecordBatch>> DecodeAll(Decoder* decoder,
   return decoder->Flush();
 }
 
-Payloads PayloadsOf(nb::handle messages) {
-  return nb::hasattr(messages, "__arrow_c_array__") ? PayloadsFromArrow(messages)
-                                                    : PayloadsFromSequence(messages);
+// `caller` names the method in errors ("AvroCodec.decode").
+Payloads PayloadsOf(nb::handle messages, const char* caller) {
+  return nb::hasattr(messages, "__arrow_c_array__") ? PayloadsFromArrow(messages, caller)
+                                                    : PayloadsFromSequence(messages, caller);
 }
 
 class AvroCodec {
@@ -298,7 +300,7 @@ class AvroCodec {
   }
 
   nb::object Decode(nb::handle messages) {
-    Payloads payloads = PayloadsOf(messages);
+    Payloads payloads = PayloadsOf(messages, "AvroCodec.decode");
     Result<std::shared_ptr<arrow::RecordBatch>> batch;
     {
       nb::gil_scoped_release release;
@@ -374,7 +376,7 @@ class JsonCodec {
   }
 
   nb::object Decode(nb::handle messages) {
-    Payloads payloads = PayloadsOf(messages);
+    Payloads payloads = PayloadsOf(messages, "JsonCodec.decode");
     Result<std::shared_ptr<arrow::RecordBatch>> batch;
     {
       nb::gil_scoped_release release;

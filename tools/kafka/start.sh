@@ -61,18 +61,30 @@ PROPS
     || { cat "$dir/format.log" >&2; exit 1; }
 }
 
+# How many times the broker of DIR logged that it started.
+times_started() {
+  local count
+  count=$(grep -cs "Kafka Server started" "$dir/broker.log" || true)
+  echo "${count:-0}"
+}
+
 # Starts the broker of DIR and waits until it answers. Returns 1 when it exited during
 # start-up, 2 when it did not answer within 60 s.
 start() {
   bootstrap=$(cat "$dir/bootstrap")
+  # broker.log is appended to across restarts: this start is the next "started" line.
+  # Without it, an answer on the port could come from another broker that took it.
+  local started_before
+  started_before=$(times_started)
   nohup "${java_cmd[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 &
   echo $! > "$dir/pid"
   for _ in $(seq 1 120); do
-    if kcat -b "$bootstrap" -L -m 2 >/dev/null 2>&1; then
-      return 0
-    fi
     if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       return 1
+    fi
+    if [ "$(times_started)" -gt "$started_before" ] &&
+       kcat -b "$bootstrap" -L -m 2 >/dev/null 2>&1; then
+      return 0
     fi
     sleep 0.5
   done
