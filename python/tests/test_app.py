@@ -228,3 +228,37 @@ def test_keys_go_where_kafkas_java_producer_puts_them():
     for key, murmur in vectors.items():
         assert topic.partition_for(key) == (murmur & 0x7FFFFFFF) % 7
         assert topic.send_sync(value={"k": 1}, key=key).partition == (murmur & 0x7FFFFFFF) % 7
+
+
+def test_an_instance_cancelled_at_the_checkpoint_gate_has_not_processed_the_message():
+    # The gate holds the stream before the first message of its batch; a cancel there
+    # (a sibling's crash under one_for_all, or the worker's stop) must leave that
+    # message unprocessed, so that the next start reads it.
+    from sabot.agents import StopEvent
+
+    app = sb.App("gate-cancel")
+    topic = app.topic("events")
+    seen = []
+
+    @app.agent(topic)
+    async def consume(stream):
+        async for value in stream:
+            seen.append(value)
+
+    topic.send_many([{"i": 0}, {"i": 1}])
+    agent = next(iter(app.agents.values()))
+
+    async def scenario():
+        app._gate.close()
+        task = asyncio.ensure_future(agent.run_instance(0, StopEvent()))
+        for _ in range(200):
+            if app._gate.parked:
+                break
+            await asyncio.sleep(0.01)
+        assert app._gate.parked, "the stream never reached the gate"
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert seen == []
+    assert agent.processed_positions == {0: 0}
