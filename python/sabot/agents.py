@@ -423,7 +423,8 @@ class Agent:
 class Supervisor:
     """Restarts an agent's crashed instances with exponential backoff (0.1 s doubling
     to 10 s, reset after a minute without a crash): one_for_one restarts the instance
-    that crashed, one_for_all every instance, rest_for_one it and those after it."""
+    that crashed, one_for_all every instance, rest_for_one it and those after it. A
+    DecodeError restarts at once: the instance resumes after the bad message."""
 
     def __init__(self, agent: Agent, stopping: "StopEvent",
                  min_backoff: float = 0.1, max_backoff: float = 10.0):
@@ -459,9 +460,10 @@ class Supervisor:
     async def _restart_after_crash(self, index: int, error: BaseException) -> None:
         agent = self.agent
         agent.restarts += 1
+        undecodable = isinstance(error, DecodeError)
         logger.error("agent %s (instance %d of %d) crashed: %s: %s; restarting (%s)",
                      agent.name, index, agent.concurrency, type(error).__name__, error,
-                     agent.supervisor, exc_info=error)
+                     agent.supervisor, exc_info=None if undecodable else error)
         now = time.monotonic()
         if now - self._last_crash > 60:
             self._backoff = self.min_backoff
@@ -477,6 +479,13 @@ class Supervisor:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        if undecodable:
+            # The restart resumes after the message: no crash loop to slow down, so a
+            # topic with many bad messages is not throttled by the backoff.
+            if not self.stopping.is_set():
+                for other in restart:
+                    self._start(other)
+            return
         try:
             await asyncio.wait_for(self.stopping.wait(), timeout=self._backoff)
             return

@@ -125,3 +125,24 @@ def test_undecodable_json_is_skipped_after_the_messages_before_it(caplog, mode):
     assert [agent.restarts for agent in app.agents.values()] == [1]
     assert "topic 'events' partition 0 offset 2: cannot decode the value" in caplog.text
     assert "DecodeError" in caplog.text
+
+
+def test_many_undecodable_messages_do_not_throttle_the_agent(caplog):
+    # Each bad message restarts the agent after it, without the crash backoff (0.1 s
+    # doubling to 10 s), which would take minutes over 40 bad messages.
+    app = sb.App("json-undecodable-many")
+    topic = app.topic("events")
+    values = [b'{"id": %d}' % i if i % 5 else b"not json" for i in range(200)]
+    topic._backend.append(0, [None] * len(values), values, [0] * len(values))
+    got = []
+
+    @app.agent(topic)
+    async def collect(stream):
+        async for value in stream:
+            got.append(value["id"])
+
+    with caplog.at_level(logging.ERROR, logger="sabot.agents"):
+        app.run(until_idle=True)
+    assert got == [i for i in range(200) if i % 5]
+    assert [agent.restarts for agent in app.agents.values()] == [40]
+    assert caplog.text.count("cannot decode the value") == 40
