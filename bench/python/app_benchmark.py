@@ -68,9 +68,9 @@ def per_record(events: int) -> dict:
     return result
 
 
-def batches(events: int, rows_per_message: int = 65_536) -> dict:
-    app = sb.App("bench-batches")
-    source = app.topic("in", partitions=1, value_serializer="arrow")
+def batch_agent(app: "sb.App", source: "sb.Topic") -> list:
+    """Registers the batch modes' agent on `source`: per batch, the sum of the amounts
+    above 2500 (pyarrow compute), appended to the returned list."""
     totals = []
 
     @app.agent(source)
@@ -78,6 +78,14 @@ def batches(events: int, rows_per_message: int = 65_536) -> dict:
         async for batch in stream.batches():
             large = batch.filter(pc.greater(batch["amount"], 2500.0))
             totals.append(pc.sum(large["amount"]).as_py())
+
+    return totals
+
+
+def batches(events: int, rows_per_message: int = 65_536) -> dict:
+    app = sb.App("bench-batches")
+    source = app.topic("in", partitions=1, value_serializer="arrow")
+    totals = batch_agent(app, source)
 
     for start in range(0, events, rows_per_message):
         n = min(rows_per_message, events - start)
@@ -103,14 +111,7 @@ def json_batches(events: int) -> dict:
     for name, topic_schema in (("engine_codec", schema), ("dicts", None)):
         app = sb.App(f"bench-json-batches-{name}")
         source = app.topic("in", partitions=1, schema=topic_schema)
-        totals = []
-
-        @app.agent(source)
-        async def analyze(stream):
-            async for batch in stream.batches():
-                large = batch.filter(pc.greater(batch["amount"], 2500.0))
-                totals.append(pc.sum(large["amount"]).as_py())
-
+        batch_agent(app, source)
         source.send_many(rows)
         results[name] = measure("json_batches", events, app, {"decode": name})
     result = results["engine_codec"]

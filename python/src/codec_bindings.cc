@@ -232,6 +232,20 @@ Payloads PayloadsOf(nb::handle messages, const char* caller) {
                                                     : PayloadsFromSequence(messages, caller);
 }
 
+// A codec's decode(messages): the payloads are gathered with the GIL, decoded without
+// it under the decoder's mutex, and returned as a pyarrow RecordBatch.
+nb::object DecodeToPyArrow(Decoder* decoder, std::mutex* mutex, nb::handle messages,
+                           const char* caller, const char* codec) {
+  Payloads payloads = PayloadsOf(messages, caller);
+  Result<std::shared_ptr<arrow::RecordBatch>> batch;
+  {
+    nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(*mutex);
+    batch = DecodeAll(decoder, payloads, codec);
+  }
+  return ToPyArrowBatch(ValueOrThrow(std::move(batch)));
+}
+
 class AvroCodec {
  public:
   AvroCodec(nb::object schema, std::optional<std::string> writer_schema,
@@ -300,14 +314,8 @@ class AvroCodec {
   }
 
   nb::object Decode(nb::handle messages) {
-    Payloads payloads = PayloadsOf(messages, "AvroCodec.decode");
-    Result<std::shared_ptr<arrow::RecordBatch>> batch;
-    {
-      nb::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(decoder_mutex_);
-      batch = DecodeAll(decoder_.get(), payloads, "avro");
-    }
-    return ToPyArrowBatch(ValueOrThrow(std::move(batch)));
+    return DecodeToPyArrow(decoder_.get(), &decoder_mutex_, messages, "AvroCodec.decode",
+                           "avro");
   }
 
   nb::list Encode(nb::handle rows) {
@@ -376,14 +384,7 @@ class JsonCodec {
   }
 
   nb::object Decode(nb::handle messages) {
-    Payloads payloads = PayloadsOf(messages, "JsonCodec.decode");
-    Result<std::shared_ptr<arrow::RecordBatch>> batch;
-    {
-      nb::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mutex_);
-      batch = DecodeAll(decoder_.get(), payloads, "json");
-    }
-    return ToPyArrowBatch(ValueOrThrow(std::move(batch)));
+    return DecodeToPyArrow(decoder_.get(), &mutex_, messages, "JsonCodec.decode", "json");
   }
 
   nb::object schema() const { return ToPyArrowSchema(schema_); }
