@@ -105,11 +105,12 @@ class KafkaBackend:
         _sabot.kafka_ensure_topic(hosts, name, partitions)
 
     def append(self, partition: int, keys: list, values: list, timestamps: list) -> int:
+        """Sends the messages in one call, waits until they are delivered and returns
+        the offset of the first (-1 for none)."""
         writer = self._writer_source()
-        deliveries = [writer.produce(self._name, partition, k, v, t)
-                      for k, v, t in zip(keys, values, timestamps)]
+        first = writer.produce_many(self._name, partition, keys, values, timestamps)
         writer.flush()
-        return deliveries[0].offset if deliveries else -1
+        return first.offset if first is not None else -1
 
     def produce(self, partition: int, key: Optional[bytes], value: bytes, timestamp: int):
         """Queues one message without waiting (see flush)."""

@@ -91,6 +91,35 @@ void InitializeKafka(nb::module_& module) {
           nb::arg("topic"), nb::arg("partition"), nb::arg("key").none(), nb::arg("value"),
           nb::arg("timestamp_ms"))
       .def(
+          "produce_many",
+          [](KafkaMessageWriter& writer, const std::string& topic, int32_t partition,
+             nb::list keys, nb::list values, std::vector<int64_t> timestamps) {
+            // Views into the bytes objects, which the lists keep alive for the call.
+            std::vector<std::optional<std::string_view>> key_views;
+            std::vector<std::string_view> value_views;
+            key_views.reserve(nb::len(keys));
+            value_views.reserve(nb::len(values));
+            for (nb::handle key : keys) {
+              if (key.is_none()) {
+                key_views.emplace_back(std::nullopt);
+              } else {
+                nb::bytes bytes = nb::cast<nb::bytes>(key);
+                key_views.emplace_back(std::string_view(bytes.c_str(), bytes.size()));
+              }
+            }
+            for (nb::handle value : values) {
+              nb::bytes bytes = nb::cast<nb::bytes>(value);
+              value_views.emplace_back(bytes.c_str(), bytes.size());
+            }
+            return ValueOrThrow(
+                writer.ProduceMany(topic, partition, key_views, value_views, timestamps));
+          },
+          nb::arg("topic"), nb::arg("partition"), nb::arg("keys"), nb::arg("values"),
+          nb::arg("timestamps"),
+          "Queues messages to `partition` in one call (keys None or bytes, values bytes, "
+          "timestamps in ms); returns the first message's delivery (None if there are "
+          "none), complete after flush(), which also reports the others' errors.")
+      .def(
           "flush",
           [](KafkaMessageWriter& writer, double timeout_seconds) {
             ThrowIfError(WithoutGil<Status>([&] {

@@ -162,28 +162,30 @@ KafkaMessageWriter::~KafkaMessageWriter() {
 
 void KafkaMessageWriter::OnDelivery(rd_kafka_t* handle, const rd_kafka_message_t* message,
                                     void*) {
+  // Messages queued by ProduceMany after its first have no delivery object; their
+  // errors still reach Flush().
   auto* delivery = static_cast<std::shared_ptr<KafkaDelivery>*>(message->_private);
-  if (delivery == nullptr) return;
-  (*delivery)->partition = message->partition;
-  (*delivery)->offset = message->offset;
+  std::string error;
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    (*delivery)->error = std::string("topic ") + rd_kafka_topic_name(message->rkt) +
-                         " partition " + std::to_string(message->partition) + ": " +
-                         rd_kafka_err2str(message->err);
+    error = std::string("topic ") + rd_kafka_topic_name(message->rkt) + " partition " +
+            std::to_string(message->partition) + ": " + rd_kafka_err2str(message->err);
     auto* writer = static_cast<KafkaMessageWriter*>(rd_kafka_opaque(handle));
     if (writer != nullptr) {
       std::lock_guard<std::mutex> lock(writer->mutex_);
-      if (writer->first_error_.empty()) writer->first_error_ = (*delivery)->error;
+      if (writer->first_error_.empty()) writer->first_error_ = error;
     }
   }
+  if (delivery == nullptr) return;
+  (*delivery)->partition = message->partition;
+  (*delivery)->offset = message->offset;
+  (*delivery)->error = std::move(error);
   delete delivery;
 }
 
-Result<std::shared_ptr<KafkaDelivery>> KafkaMessageWriter::Produce(
-    const std::string& topic, int32_t partition, const std::optional<std::string>& key,
-    const std::string& value, int64_t timestamp_ms) {
-  auto delivery = std::make_shared<KafkaDelivery>();
-  auto* opaque = new std::shared_ptr<KafkaDelivery>(delivery);
+Status KafkaMessageWriter::Queue(const std::string& topic, int32_t partition,
+                                 std::optional<std::string_view> key,
+                                 std::string_view value, int64_t timestamp_ms,
+                                 std::shared_ptr<KafkaDelivery>* opaque) {
   const void* key_data = key ? key->data() : nullptr;
   const size_t key_size = key ? key->size() : 0;
   for (;;) {
@@ -194,17 +196,53 @@ Result<std::shared_ptr<KafkaDelivery>> KafkaMessageWriter::Produce(
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
         RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_poll(producer_.get(), 0);  // serve the delivery reports that are due
-      return delivery;
-    }
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
     if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      delete opaque;
       return KafkaStatus(error, "cannot send to topic " + topic);
     }
     // The local queue is full: serve delivery reports until there is room.
     rd_kafka_poll(producer_.get(), 10);
   }
+}
+
+Result<std::shared_ptr<KafkaDelivery>> KafkaMessageWriter::Produce(
+    const std::string& topic, int32_t partition, const std::optional<std::string>& key,
+    const std::string& value, int64_t timestamp_ms) {
+  auto delivery = std::make_shared<KafkaDelivery>();
+  auto* opaque = new std::shared_ptr<KafkaDelivery>(delivery);
+  Status queued = Queue(topic, partition,
+                        key ? std::optional<std::string_view>(*key) : std::nullopt, value,
+                        timestamp_ms, opaque);
+  if (!queued.ok()) {
+    delete opaque;
+    return queued;
+  }
+  rd_kafka_poll(producer_.get(), 0);  // serve the delivery reports that are due
+  return delivery;
+}
+
+Result<std::shared_ptr<KafkaDelivery>> KafkaMessageWriter::ProduceMany(
+    const std::string& topic, int32_t partition,
+    const std::vector<std::optional<std::string_view>>& keys,
+    const std::vector<std::string_view>& values, const std::vector<int64_t>& timestamps) {
+  if (keys.size() != values.size() || timestamps.size() != values.size()) {
+    return Status::Invalid("produce_many: ", keys.size(), " keys, ", values.size(),
+                           " values and ", timestamps.size(),
+                           " timestamps; give one of each per message");
+  }
+  if (values.empty()) return nullptr;
+  auto first = std::make_shared<KafkaDelivery>();
+  auto* opaque = new std::shared_ptr<KafkaDelivery>(first);
+  Status queued = Queue(topic, partition, keys[0], values[0], timestamps[0], opaque);
+  if (!queued.ok()) {
+    delete opaque;
+    return queued;
+  }
+  for (size_t i = 1; i < values.size(); ++i) {
+    ARROW_RETURN_NOT_OK(Queue(topic, partition, keys[i], values[i], timestamps[i], nullptr));
+  }
+  rd_kafka_poll(producer_.get(), 0);
+  return first;
 }
 
 Status KafkaMessageWriter::Flush(int64_t timeout_ms) {

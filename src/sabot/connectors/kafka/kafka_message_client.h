@@ -77,6 +77,15 @@ class KafkaMessageWriter {
                                                  const std::string& value,
                                                  int64_t timestamp_ms);
 
+  /// Queues messages to `partition` in order, one key (nullopt for none), value and
+  /// timestamp each; the bytes are copied. Returns the delivery of the first (null when
+  /// there are none), complete after Flush(); the others report only errors, through
+  /// Flush(). One call for a group saves a delivery object and a call per message.
+  Result<std::shared_ptr<KafkaDelivery>> ProduceMany(
+      const std::string& topic, int32_t partition,
+      const std::vector<std::optional<std::string_view>>& keys,
+      const std::vector<std::string_view>& values, const std::vector<int64_t>& timestamps);
+
   /// Waits until every queued message is delivered; returns the first delivery error
   /// since the last Flush (naming topic and partition).
   Status Flush(int64_t timeout_ms);
@@ -84,6 +93,11 @@ class KafkaMessageWriter {
  private:
   KafkaMessageWriter() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*);
+  // Queues one message, waiting while librdkafka's local queue is full; `opaque` (may
+  // be null) receives the delivery report.
+  Status Queue(const std::string& topic, int32_t partition,
+               std::optional<std::string_view> key, std::string_view value,
+               int64_t timestamp_ms, std::shared_ptr<KafkaDelivery>* opaque);
 
   KafkaHandle producer_;
   std::mutex mutex_;
