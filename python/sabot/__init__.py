@@ -14,6 +14,7 @@ import pyarrow as _pyarrow  # noqa: F401
 from . import _sabot
 from .agents import Agent, AgentStream, DecodeError
 from .app import App
+from .brokers import DeliveryError
 from .state import (AggregatingState, BackendConfig, ListState, MapState, MemoryBackend,
                     ReducingState, RocksDBBackend, ValueState)
 from .tables import Table
@@ -33,7 +34,7 @@ __all__ = [
     "AggregatingState", "BackendConfig", "ListState", "MapState", "MemoryBackend",
     "ReducingState", "RocksDBBackend", "ValueState",
     "Barrier", "BarrierTracker", "Coordinator", "Timers", "WatermarkTracker",
-    "Agent", "AgentStream", "App", "DecodeError", "RecordMetadata", "Table", "Topic", "create_app",
+    "Agent", "AgentStream", "App", "DecodeError", "DeliveryError", "RecordMetadata", "Table", "Topic", "create_app",
     "AggregateSpec", "Expr", "KeyedStream", "Stream", "WindowSpec", "WindowedStream",
     "avg", "col", "count", "count_distinct", "first", "last", "lit", "max", "mean", "min",
     "session", "sliding", "stddev", "stddev_pop", "sum", "tumbling", "variance",

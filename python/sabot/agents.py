@@ -27,6 +27,8 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, List, Optional,
 
 import pyarrow as pa
 
+from .brokers import DeliveryError
+
 if TYPE_CHECKING:
     from .app import App
     from .topics import Topic
@@ -389,6 +391,7 @@ class Agent:
         stream = AgentStream(self.topic, self.partitions_of(index), self.processed_positions,
                              stopping, gate=self.app._gate)
         self.app._streams.append(stream)
+        undelivered = False
         try:
             result = self.fn(stream)
             if inspect.isasyncgen(result):
@@ -409,12 +412,16 @@ class Agent:
                         await self._deliver(value)
             else:
                 await result
+        except DeliveryError:
+            # What the agent yielded may be lost: its message must be read again.
+            undelivered = True
+            raise
         finally:
             self.app._streams.remove(stream)
             stream.close()
             event = current_event.get()
             # A raising agent's message counts as processed (see the module docstring).
-            if event is not None and event[0] == self.topic.name and \
+            if not undelivered and event is not None and event[0] == self.topic.name and \
                     event[1] in stream.partitions:
                 self.processed_positions[event[1]] = max(self.processed_positions[event[1]],
                                                          event[2] + 1)
@@ -451,6 +458,10 @@ class Supervisor:
                 index = next(i for i, t in self._tasks.items() if t is task)
                 del self._tasks[index]
                 if task.cancelled() or task.exception() is None:
+                    continue
+                if isinstance(task.exception(), DeliveryError):
+                    # Not the agent's fault, and not to be skipped: the worker stops.
+                    self.agent.app._fail(task.exception())
                     continue
                 await self._restart_after_crash(index, task.exception())
         for task in self._tasks.values():

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from . import _sabot
 from .agents import Agent, AgentStream, StopEvent, Supervisor
-from .brokers import parse_broker, read_all
+from .brokers import DeliveryError, parse_broker, read_all
 from .checkpoints import CheckpointGate, CheckpointStore, restore_tables, snapshot_tables
 from .stream import Stream
 from .tables import Table, TableBackend
@@ -82,6 +82,8 @@ class App:
         self.checkpoints_completed = 0
         self._stopping: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # A failure that stops the worker without a final checkpoint (see _fail).
+        self._fatal: Optional[BaseException] = None
 
     def __repr__(self) -> str:
         return f"<App {self.id} broker={self.broker} agents={len(self.agents)}>"
@@ -205,6 +207,7 @@ class App:
         """The worker as a coroutine (see run)."""
         self._loop = asyncio.get_running_loop()
         self._stopping = StopEvent()
+        self._fatal = None
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._loop.add_signal_handler(sig, self.stop)
@@ -232,17 +235,20 @@ class App:
             for helper in await asyncio.gather(*helpers, return_exceptions=True):
                 if isinstance(helper, Exception):
                     logger.error("task of app %s failed: %r", self.id, helper)
-            if self._store is not None:
-                # Every agent has ended: positions and tables agree without the gate.
-                self._write_checkpoint()
-            else:
-                self._flush_topics()
+            if self._fatal is None:
+                if self._store is not None:
+                    # Every agent has ended: positions and tables agree without the gate.
+                    self._write_checkpoint()
+                else:
+                    self._flush_topics()
             if watcher is not None:
                 watcher.cancel()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     self._loop.remove_signal_handler(sig)
             logger.info("worker of app %s stopped", self.id)
+        if self._fatal is not None:
+            raise self._fatal
 
     # ---- checkpoints -------------------------------------------------------------------
 
@@ -333,8 +339,20 @@ class App:
                 pass
             try:
                 await self.checkpoint()
+            except DeliveryError as error:
+                self._fail(error)
+                return
             except Exception:  # noqa: BLE001 - logged; the next interval tries again
                 logger.exception("checkpoint of app %s failed", self.id)
+
+    def _fail(self, error: BaseException) -> None:
+        """Stops the worker because sent messages were lost (a DeliveryError): no
+        checkpoint is written after it, so a restart reads their input again; run()
+        raises the error once the worker stopped."""
+        if self._fatal is None:
+            self._fatal = error
+            logger.error("worker of app %s stops without a checkpoint: %s", self.id, error)
+        self.stop()
 
     def stop(self) -> None:
         """Stops the worker: agents finish the message at hand and their streams end."""
@@ -360,9 +378,13 @@ class App:
             if self._caught_up():
                 # Sent messages still queued (by agents, or in a Kafka producer) are
                 # not in the topics yet. Queues are emptied on the loop's thread.
-                for topic in self.topics.values():
-                    topic.flush_pending()
-                await self._loop.run_in_executor(None, self._flush_backends)
+                try:
+                    for topic in self.topics.values():
+                        topic.flush_pending()
+                    await self._loop.run_in_executor(None, self._flush_backends)
+                except DeliveryError as error:
+                    self._fail(error)
+                    return
             if self._caught_up():
                 now = self._loop.time()
                 quiet_since = quiet_since or now

@@ -94,6 +94,18 @@ class KafkaReader:
         self._reader = None
 
 
+class DeliveryError(OSError):
+    """Messages sent to Kafka were not delivered. The worker stops without writing a
+    checkpoint, so a restart reads their input again from the last checkpoint."""
+
+
+def _flush(writer) -> None:
+    try:
+        writer.flush()
+    except OSError as error:
+        raise DeliveryError(str(error)) from error
+
+
 class KafkaBackend:
     """A Kafka topic, created with the declared partitions if missing. Sends share one
     idempotent producer per App; a send is durable after flush()."""
@@ -109,7 +121,7 @@ class KafkaBackend:
         the offset of the first (-1 for none)."""
         writer = self._writer_source()
         first = writer.produce_many(self._name, partition, keys, values, timestamps)
-        writer.flush()
+        _flush(writer)
         return first.offset if first is not None else -1
 
     def produce(self, partition: int, key: Optional[bytes], value: bytes, timestamp: int):
@@ -123,7 +135,7 @@ class KafkaBackend:
         return KafkaReader(self._hosts, self._name, partitions, offsets)
 
     def flush(self) -> None:
-        self._writer_source().flush()
+        _flush(self._writer_source())
 
     def wake(self) -> None:
         pass

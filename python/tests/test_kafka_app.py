@@ -171,3 +171,35 @@ def test_stream_from_kafka_and_to_topics(kafka_bootstrap):
 def orjson_dumps(value):
     import orjson
     return orjson.dumps(value)
+
+
+def test_an_undelivered_sink_message_stops_the_worker_without_a_checkpoint(kafka_bootstrap,
+                                                                           tmp_path):
+    # The broker refuses the sink's messages (its topic takes at most 200 bytes per
+    # batch): the worker must stop with the error and write no checkpoint that counts
+    # their input as processed, so that a restart reads it again.
+    source_name, sink_name = unique("undelivered-in"), unique("undelivered-out")
+    tools = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "kafka")
+    subprocess.run([os.path.join(tools, "topic.sh"), kafka_bootstrap, sink_name, "1",
+                    "max.message.bytes=200"], check=True)
+    app = sb.App(unique("undelivered"), broker=f"kafka://{kafka_bootstrap}",
+                 checkpoint_dir=str(tmp_path), checkpoint_interval=0.2)
+    source = app.topic(source_name, partitions=1)
+    sink = app.topic(sink_name, partitions=1)
+
+    @app.agent(source, sink=[sink])
+    async def inflate(stream):
+        async for value in stream:
+            # Random text does not compress below the limit.
+            yield {"n": value["n"], "blob": os.urandom(600).hex()}
+
+    source.send_many([{"n": i} for i in range(20)])
+    with pytest.raises(sb.DeliveryError, match="not delivered"):
+        app.run(until_idle=True)
+    assert sink.end_offsets() == [0]
+    for name in os.listdir(tmp_path):
+        if name.endswith(".json"):
+            with open(os.path.join(tmp_path, name)) as f:
+                state = json.load(f)
+            assert all(position == 0 for agent in state["agents"].values()
+                       for position in agent.values()), state["agents"]

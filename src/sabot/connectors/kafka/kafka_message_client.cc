@@ -251,9 +251,8 @@ Status KafkaMessageWriter::Flush(int64_t timeout_ms) {
                   "cannot deliver the sent messages"));
   std::lock_guard<std::mutex> lock(mutex_);
   if (first_error_.empty()) return Status::OK();
-  Status status = Status::IOError("a message was not delivered: ", first_error_);
-  first_error_.clear();
-  return status;
+  // Kept: output was lost, so nothing sent later may be reported as delivered either.
+  return Status::IOError("a message was not delivered: ", first_error_);
 }
 
 int32_t KafkaKeyPartition(std::string_view key, int32_t partitions) {

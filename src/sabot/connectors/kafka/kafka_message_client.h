@@ -87,7 +87,8 @@ class KafkaMessageWriter {
       const std::vector<std::string_view>& values, const std::vector<int64_t>& timestamps);
 
   /// Waits until every queued message is delivered; returns the first delivery error
-  /// since the last Flush (naming topic and partition).
+  /// (naming topic and partition). Once a message was not delivered, every later Flush
+  /// fails with that error: callers must not count anything sent since as delivered.
   Status Flush(int64_t timeout_ms);
 
  private:
