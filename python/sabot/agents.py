@@ -67,7 +67,7 @@ class AgentStream:
         self.topic = topic
         # The app's checkpoint gate: before handing out a message the stream stops there
         # while a checkpoint is taken, so that positions and tables are consistent.
-        self._gate = gate
+        self._gate = gate if gate is not None else _OPEN_GATE
         self.partitions = list(partitions)
         # Next offset to read per partition; shared with the worker (checkpoints, idleness).
         self.positions = positions
@@ -97,7 +97,7 @@ class AgentStream:
             # producer delivers it in the background).
             self.topic.app._flush_queues()
         while not runs:
-            if self._stopping.is_set():
+            if self._stopping.requested:
                 raise StopAsyncIteration
             remaining = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
             if remaining <= 0:
@@ -108,7 +108,7 @@ class AgentStream:
                                                   remaining)
             finally:
                 self.waiting = False
-        if self._stopping.is_set():
+        if self._stopping.requested:
             raise StopAsyncIteration
         self._runs.extend(runs[1:])
         return runs[0]
@@ -119,7 +119,7 @@ class AgentStream:
             self._reader = None
 
     async def _pass_gate(self) -> None:
-        if self._gate is not None and self._gate.closed:
+        if self._gate.closed:
             await self._gate.wait_open(self)
 
     def _decode_values(self, batch: pa.RecordBatch) -> Tuple[list, Optional[tuple]]:
@@ -173,7 +173,7 @@ class AgentStream:
             event = [self.topic.name, partition, offset - 1]
             current_event.set(event)
             positions = self.positions
-            gate = self._gate if self._gate is not None else _OPEN_GATE
+            gate = self._gate
             stopping = self._stopping
             for value in values:
                 # A message is processed once the agent asks for the next one: the
@@ -210,7 +210,7 @@ class AgentStream:
                     current_event.set([self.topic.name, partition, first])
                     yield decoded
                     self.positions[partition] = first + decoded.num_rows
-                    if self._stopping.is_set():
+                    if self._stopping.requested:
                         return
                 if failure is not None:
                     self._fail(partition, first + failure[0], failure[1])
@@ -227,7 +227,7 @@ class AgentStream:
                 current_event.set([self.topic.name, partition, first])
                 yield pa.RecordBatch.from_pylist(values, schema=self.topic.schema)
                 self.positions[partition] = first + len(values)
-            if self._stopping.is_set():
+            if self._stopping.requested:
                 return
             if failure is not None:
                 self._fail(partition, first + failure[0], failure[1])
@@ -275,7 +275,7 @@ class AgentStream:
                 yield [value for _, _, value in buffer]
                 for partition, offset, _ in buffer:
                     self.positions[partition] = offset + 1
-            if self._stopping.is_set():
+            if self._stopping.requested:
                 return
 
 
