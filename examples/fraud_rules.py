@@ -64,8 +64,7 @@ def check(txn: dict, history: dict) -> List[dict]:
 
     recent = [t for t in history["recent"] if ts - t < VELOCITY_WINDOW_MS]
     if len(recent) >= VELOCITY_MIN_EARLIER:
-        alerts.append(_alert(txn, "VELOCITY", "HIGH",
-                             f"{len(recent) + 1} transactions in 60s"))
+        alerts.append(velocity_alert(txn, len(recent)))
 
     count = history["count"]
     if count >= ANOMALY_MIN_EARLIER:
@@ -74,17 +73,11 @@ def check(txn: dict, history: dict) -> List[dict]:
         if std > 0:
             z = (amount - mean) / std
             if abs(z) > ANOMALY_Z:
-                severity = "CRITICAL" if z > ANOMALY_CRITICAL_Z else "HIGH"
-                alerts.append(_alert(
-                    txn, "AMOUNT_ANOMALY", severity,
-                    f"Amount {amount:.2f} {txn['currency']} is {z:.1f}σ from mean {mean:.2f}"))
+                alerts.append(anomaly_alert(txn, amount, z, mean))
 
     previous: Optional[str] = history["city"]
     if previous is not None and previous != city and ts - history["ts"] < GEO_WINDOW_MS:
-        minutes = (ts - history["ts"]) / 60_000
-        km = haversine_km(CITIES[previous], CITIES[city])
-        alerts.append(_alert(txn, "GEO_IMPOSSIBLE", "CRITICAL",
-                             f"{previous}→{city} in {minutes:.1f}min ({km:.0f}km)"))
+        alerts.append(geo_alert(txn, previous, city, ts - history["ts"]))
 
     recent.append(ts)
     history["recent"] = recent
@@ -106,6 +99,26 @@ def check_account(txn: dict, accounts) -> List[dict]:
     # Written back so that a table that serializes its values sees the update.
     accounts[txn["account_number"]] = history
     return alerts
+
+
+def velocity_alert(txn: dict, earlier: int) -> dict:
+    """The VELOCITY alert of `txn`, which has `earlier` transactions in the window."""
+    return _alert(txn, "VELOCITY", "HIGH", f"{earlier + 1} transactions in 60s")
+
+
+def anomaly_alert(txn: dict, amount: float, z: float, mean: float) -> dict:
+    """The AMOUNT_ANOMALY alert of `txn`, whose amount is `z` deviations from `mean`."""
+    severity = "CRITICAL" if z > ANOMALY_CRITICAL_Z else "HIGH"
+    return _alert(txn, "AMOUNT_ANOMALY", severity,
+                  f"Amount {amount:.2f} {txn['currency']} is {z:.1f}σ from mean {mean:.2f}")
+
+
+def geo_alert(txn: dict, previous: str, city: str, elapsed_ms: int) -> dict:
+    """The GEO_IMPOSSIBLE alert of `txn`, made in `city` `elapsed_ms` after `previous`."""
+    minutes = elapsed_ms / 60_000
+    km = haversine_km(CITIES[previous], CITIES[city])
+    return _alert(txn, "GEO_IMPOSSIBLE", "CRITICAL",
+                  f"{previous}→{city} in {minutes:.1f}min ({km:.0f}km)")
 
 
 def _alert(txn: dict, kind: str, severity: str, message: str) -> dict:

@@ -12,7 +12,10 @@ Modes (broker memory://, one worker process, input loaded before the clock start
 - json_batches: the same computation over one JSON message per event, on a topic with a
   declared schema (the engine's JSON codec decodes each poll) and, in the same run, on
   one without (batches built from orjson-decoded dicts).
-- fraud: the fraud demo's agent (examples/fraud_rules.py) over generated transactions.
+- fraud: the fraud demo's agent over generated transactions: whole batches of a topic
+  with a schema, the rules over arrays (examples/fraud_batch.py), histories in a table.
+- fraud_per_record: the same rules one transaction dict at a time
+  (examples/fraud_rules.check_account), for comparison.
 
 "per CPU second" is events divided by the process's user + system CPU time while the
 worker ran; wall-clock throughput is beside it.
@@ -121,30 +124,45 @@ def json_batches(events: int) -> dict:
     return result
 
 
-def fraud(events: int) -> dict:
-    from fraud_app import generate
+def fraud(events: int, per_record: bool = False) -> dict:
+    from fraud_app import TRANSACTION, generate
+    from fraud_batch import BatchChecker
     from fraud_rules import check_account, new_history
 
     app = sb.App("bench-fraud")
-    transactions = app.topic("transactions", partitions=4)
+    transactions = app.topic("transactions", partitions=4,
+                             schema=None if per_record else TRANSACTION)
     alerts = app.topic("alerts")
     accounts = app.Table("accounts", default=new_history)
 
-    @app.agent(transactions, sink=[alerts])
-    async def detect(stream):
-        async for txn in stream:
-            for alert in check_account(txn, accounts):
-                yield alert
+    if per_record:
+        @app.agent(transactions, sink=[alerts])
+        async def detect(stream):
+            async for txn in stream:
+                for alert in check_account(txn, accounts):
+                    yield alert
+    else:
+        @app.agent(transactions, sink=[alerts])
+        async def detect_batches(stream):
+            checker = BatchChecker(accounts)
+            async for batch in stream.batches():
+                for alert in checker.check(batch):
+                    yield alert
 
     rows = list(generate(events))
     transactions.send_many(rows, keys=[t["account_number"] for t in rows])
-    result = measure("fraud", events, app, {})
+    result = measure("fraud_per_record" if per_record else "fraud", events, app, {})
     result["alerts"] = sum(alerts.end_offsets())
+    result["accounts"] = len(accounts)
     return result
 
 
+def fraud_per_record(events: int) -> dict:
+    return fraud(events, per_record=True)
+
+
 MODES = {"per_record": per_record, "batches": batches, "json_batches": json_batches,
-         "fraud": fraud}
+         "fraud": fraud, "fraud_per_record": fraud_per_record}
 
 
 def main() -> None:

@@ -1,0 +1,313 @@
+"""The fraud rules of examples/fraud_rules.py over whole batches of transactions.
+
+`BatchChecker.check(batch)` returns the alerts that `fraud_rules.check` returns for the
+batch's transactions one by one, in the same order and with the same text, and leaves
+every account's history as `check` leaves it: tests hold the two to equality on random
+and hand-made sequences (python/tests/test_fraud_batch.py).
+
+The histories are kept as columns (numpy arrays indexed by an account's slot), and each
+rule is a handful of array operations over many transactions at once. A batch may hold
+several transactions of one account, which must see each other's updates in order: the
+batch is cut into levels, level k holding every account's k-th transaction of the batch,
+so that within a level every account appears once and a level is one vectorized step.
+Each step does the floating-point operations of `check` in the same order on IEEE
+doubles (numpy neither fuses nor reorders them), so means, deviations and z-scores are
+bit for bit those of the per-transaction rules; trigonometry (the distances in
+GEO_IMPOSSIBLE's message) runs in `check`'s own function, only for alerts.
+
+The velocity window of an account is a row of `width` timestamps; an account with more
+recent transactions than that (a long burst) keeps its window as a Python list until it
+shrinks again, so no burst is cut short.
+
+The histories live in a table (engine state, checkpointed with the app): after each
+batch, the histories it changed are written to it in `fraud_rules.new_history`'s form,
+and an account seen for the first time is read from it, so a restarted worker goes on
+from the checkpoint's histories, and the per-transaction rules can take over the same
+table.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Dict, List, MutableMapping, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraud_rules import (ANOMALY_MIN_EARLIER, ANOMALY_Z, GEO_WINDOW_MS, VELOCITY_MIN_EARLIER,
+                         VELOCITY_WINDOW_MS, anomaly_alert, geo_alert, velocity_alert)
+
+# The columns the rules read; the alerts also carry transaction_id and currency.
+REQUIRED = ("account_number", "timestamp_ms", "transaction_amount", "branch_city")
+# Alert kinds in the order check() reports them for one transaction.
+_VELOCITY, _ANOMALY, _GEO = 0, 1, 2
+_NO_CITY = -1
+
+
+class BatchChecker:
+    def __init__(self, histories: Optional[MutableMapping[Any, dict]] = None,
+                 width: int = 8, capacity: int = 1024):
+        """`histories`: a dict-like of account → history (an app.Table), read for
+        accounts seen the first time and written after every batch; None keeps them
+        only here. `width`: timestamps per account kept in the array window."""
+        if width < 2:
+            raise ValueError(f"width must be at least 2, got {width}")
+        self.histories = histories
+        self.width = width
+        self._slot_of: Dict[Any, int] = {}
+        self._accounts: List[Any] = []
+        self._city_code: Dict[str, int] = {}
+        self._city_names: List[str] = []
+        self._count = np.zeros(capacity, np.int64)
+        self._mean = np.zeros(capacity)
+        self._m2 = np.zeros(capacity)
+        self._city = np.full(capacity, _NO_CITY, np.int64)
+        self._ts = np.zeros(capacity, np.int64)
+        self._recent = np.zeros((capacity, width), np.int64)
+        self._recent_len = np.zeros(capacity, np.int64)
+        # Accounts whose window outgrew `width`: slot → its timestamps.
+        self._wide: Dict[int, List[int]] = {}
+        self._is_wide = np.zeros(capacity, bool)
+        self._columns = np.arange(width)
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    # ---- accounts and their slots ----------------------------------------------------
+
+    def _slots(self, accounts: List[Any]) -> np.ndarray:
+        slots = np.fromiter(map(self._slot_of.get, accounts, itertools.repeat(-1)),
+                            np.int64, len(accounts))
+        for i in np.flatnonzero(slots < 0).tolist():
+            # Looked up again: the account may have been admitted at an earlier row.
+            slot = self._slot_of.get(accounts[i])
+            slots[i] = self._admit(accounts[i]) if slot is None else slot
+        return slots
+
+    def _admit(self, account: Any) -> int:
+        slot = len(self._accounts)
+        if slot == len(self._count):
+            self._grow()
+        self._slot_of[account] = slot
+        self._accounts.append(account)
+        stored = self.histories.get(account) if self.histories is not None else None
+        if stored is not None:
+            self._load(slot, stored)
+        return slot
+
+    def _grow(self) -> None:
+        def grown(array: np.ndarray, fill: int = 0) -> np.ndarray:
+            bigger = np.full((2 * len(array),) + array.shape[1:], fill, array.dtype)
+            bigger[:len(array)] = array
+            return bigger
+        self._count, self._mean, self._m2 = (grown(a) for a in (self._count, self._mean,
+                                                                 self._m2))
+        self._city = grown(self._city, _NO_CITY)
+        self._ts, self._recent, self._recent_len, self._is_wide = (grown(a) for a in (
+            self._ts, self._recent, self._recent_len, self._is_wide))
+
+    def _code(self, city: str) -> int:
+        code = self._city_code.get(city)
+        if code is None:
+            code = self._city_code[city] = len(self._city_names)
+            self._city_names.append(city)
+        return code
+
+    def _load(self, slot: int, history: dict) -> None:
+        self._count[slot] = history["count"]
+        self._mean[slot] = history["mean"]
+        self._m2[slot] = history["m2"]
+        self._city[slot] = _NO_CITY if history["city"] is None else self._code(history["city"])
+        self._ts[slot] = history["ts"] or 0
+        self._set_window(slot, list(history["recent"]))
+
+    def _set_window(self, slot: int, recent: List[int]) -> None:
+        if len(recent) > self.width:
+            self._wide[slot] = recent
+            self._is_wide[slot] = True
+            return
+        self._wide.pop(slot, None)
+        self._is_wide[slot] = False
+        self._recent[slot, :len(recent)] = recent
+        self._recent_len[slot] = len(recent)
+
+    def history(self, account: Any) -> Optional[dict]:
+        """The history of `account` in fraud_rules.new_history's form, or None."""
+        slot = self._slot_of.get(account)
+        return None if slot is None else self._history(slot)
+
+    def _history(self, slot: int) -> dict:
+        wide = self._wide.get(slot)
+        recent = list(wide) if wide is not None else \
+            self._recent[slot, :self._recent_len[slot]].tolist()
+        count = int(self._count[slot])
+        return {"recent": recent, "count": count, "mean": float(self._mean[slot]),
+                "m2": float(self._m2[slot]),
+                "city": None if count == 0 else self._city_names[self._city[slot]],
+                "ts": None if count == 0 else int(self._ts[slot])}
+
+    # ---- the rules -------------------------------------------------------------------
+
+    def check(self, batch: pa.RecordBatch) -> List[dict]:
+        """The alerts of the batch's transactions, in order; updates the histories."""
+        if batch.num_rows == 0:
+            return []
+        for name in REQUIRED:
+            column = batch.column(name)
+            if column.null_count:
+                row = pc.index(pc.is_null(column), True).as_py()
+                raise ValueError(f"transaction {_describe(batch, row)} has no {name}")
+        accounts = batch.column("account_number").to_pylist()
+        slots = self._slots(accounts)
+        ts = batch.column("timestamp_ms").cast(pa.int64()).to_numpy()
+        amount = batch.column("transaction_amount").cast(pa.float64()).to_numpy()
+        city = self._city_codes(batch.column("branch_city"))
+
+        hits: List[tuple] = []  # (row, kind, value, value)
+        levels = _levels(slots)
+        for rows in levels:
+            self._step(rows, slots[rows], ts[rows], amount[rows], city[rows], hits)
+        if self.histories is not None:
+            # Level 0 holds every account of the batch once.
+            self._store(slots[levels[0]])
+        return self._alerts(batch, hits, ts, amount, city)
+
+    def _store(self, slots: np.ndarray) -> None:
+        """Writes the histories of `slots` to self.histories."""
+        names, accounts, wide = self._city_names, self._accounts, self._wide
+        store = self.histories.__setitem__
+        for slot, count, mean, m2, city, ts, length, window in zip(
+                slots.tolist(), self._count[slots].tolist(), self._mean[slots].tolist(),
+                self._m2[slots].tolist(), self._city[slots].tolist(),
+                self._ts[slots].tolist(), self._recent_len[slots].tolist(),
+                self._recent[slots].tolist()):
+            store(accounts[slot], {
+                "recent": list(wide[slot]) if slot in wide else window[:length],
+                "count": count, "mean": mean, "m2": m2, "city": names[city], "ts": ts})
+
+    def _city_codes(self, column: pa.Array) -> np.ndarray:
+        encoded = pc.dictionary_encode(column)
+        codes = np.array([self._code(name) for name in encoded.dictionary.to_pylist()],
+                         np.int64)
+        return codes[encoded.indices.to_numpy()]
+
+    def _step(self, rows: np.ndarray, slots: np.ndarray, ts: np.ndarray,
+              amount: np.ndarray, city: np.ndarray, hits: List[tuple]) -> None:
+        """One transaction of each account in `slots` (all different), as check() does
+        it: velocity, anomaly and geography against the history, then the update."""
+        self._velocity(rows, slots, ts, hits)
+
+        count = self._count[slots]
+        mean = self._mean[slots]
+        m2 = self._m2[slots]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            std = np.sqrt(m2 / count)
+            z = (amount - mean) / std
+        anomalous = (count >= ANOMALY_MIN_EARLIER) & (std > 0) & (np.abs(z) > ANOMALY_Z)
+        for i in np.flatnonzero(anomalous).tolist():
+            hits.append((int(rows[i]), _ANOMALY, float(z[i]), float(mean[i])))
+
+        previous = self._city[slots]
+        elapsed = ts - self._ts[slots]
+        moved = (previous != _NO_CITY) & (previous != city) & (elapsed < GEO_WINDOW_MS)
+        for i in np.flatnonzero(moved).tolist():
+            hits.append((int(rows[i]), _GEO, int(previous[i]), int(elapsed[i])))
+
+        count += 1
+        delta = amount - mean
+        mean += delta / count
+        m2 += delta * (amount - mean)
+        self._count[slots] = count
+        self._mean[slots] = mean
+        self._m2[slots] = m2
+        self._city[slots] = city
+        self._ts[slots] = ts
+
+    def _velocity(self, rows: np.ndarray, slots: np.ndarray, ts: np.ndarray,
+                  hits: List[tuple]) -> None:
+        """Prunes each window to the timestamps less than the window before `ts`,
+        counts them, and appends `ts`, keeping the window's order."""
+        if self._wide:
+            wide = self._is_wide[slots]
+            for i in np.flatnonzero(wide).tolist():
+                self._velocity_of_wide(int(rows[i]), int(slots[i]), int(ts[i]), hits)
+            narrow = ~wide
+            rows, slots, ts = rows[narrow], slots[narrow], ts[narrow]
+        window = self._recent[slots]
+        length = self._recent_len[slots]
+        keep = (ts[:, None] - window < VELOCITY_WINDOW_MS) & (self._columns < length[:, None])
+        earlier = keep.sum(axis=1)
+        for i in np.flatnonzero(earlier >= VELOCITY_MIN_EARLIER).tolist():
+            hits.append((int(rows[i]), _VELOCITY, int(earlier[i]), 0))
+        # Mostly a window keeps all its timestamps or none: ts goes after them. Else
+        # the kept ones move to the front in their order first.
+        pruned = np.flatnonzero((earlier != 0) & (earlier != length))
+        if len(pruned):
+            part = keep[pruned]
+            at, column = np.nonzero(part)
+            kept = np.zeros((len(pruned), self.width), np.int64)
+            kept[at, np.cumsum(part, axis=1)[at, column] - 1] = window[pruned[at], column]
+            self._recent[slots[pruned]] = kept
+        full = earlier == self.width
+        room = np.flatnonzero(~full)
+        self._recent[slots[room], earlier[room]] = ts[room]
+        self._recent_len[slots] = earlier + 1
+        for i in np.flatnonzero(full).tolist():
+            self._set_window(int(slots[i]), self._recent[slots[i]].tolist() + [int(ts[i])])
+
+    def _velocity_of_wide(self, row: int, slot: int, ts: int, hits: List[tuple]) -> None:
+        recent = [t for t in self._wide[slot] if ts - t < VELOCITY_WINDOW_MS]
+        if len(recent) >= VELOCITY_MIN_EARLIER:
+            hits.append((row, _VELOCITY, len(recent), 0))
+        recent.append(ts)
+        self._set_window(slot, recent)
+
+    def _alerts(self, batch: pa.RecordBatch, hits: List[tuple], ts: np.ndarray,
+                amount: np.ndarray, city: np.ndarray) -> List[dict]:
+        if not hits:
+            return []
+        hits.sort(key=lambda hit: (hit[0], hit[1]))
+        rows = sorted({hit[0] for hit in hits})
+        # Typed: pa.array of an untyped list first looks for pandas, a failed import.
+        indices = pa.array(rows, pa.int64())
+        txns = dict(zip(rows, (
+            {"transaction_id": id_, "account_number": account, "currency": currency,
+             "timestamp_ms": ts_}
+            for id_, account, currency, ts_ in zip(
+                *(batch.column(name).take(indices).to_pylist()
+                  for name in ("transaction_id", "account_number", "currency")),
+                ts[rows].tolist()))))
+        alerts = []
+        for row, kind, first, second in hits:
+            txn = txns[row]
+            if kind == _VELOCITY:
+                alerts.append(velocity_alert(txn, first))
+            elif kind == _ANOMALY:
+                alerts.append(anomaly_alert(txn, float(amount[row]), first, second))
+            else:
+                alerts.append(geo_alert(txn, self._city_names[first],
+                                        self._city_names[city[row]], second))
+        return alerts
+
+
+def _levels(slots: np.ndarray) -> List[np.ndarray]:
+    """The batch's rows by level: level k holds the rows that are the k-th of their
+    slot in the batch."""
+    order = np.argsort(slots, kind="stable")
+    ordered = slots[order]
+    positions = np.arange(len(slots))
+    starts = np.ones(len(slots), bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    rank = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.cumsum(np.bincount(rank))
+    return [order[by_rank[start:end]]
+            for start, end in zip(np.r_[0, bounds[:-1]], bounds)]
+
+
+def _describe(batch: pa.RecordBatch, row: int) -> str:
+    names = batch.schema.names
+    if "transaction_id" in names:
+        return f"{batch.column('transaction_id')[row].as_py()!r} (row {row} of the batch)"
+    return f"at row {row} of the batch"
