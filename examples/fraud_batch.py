@@ -23,7 +23,10 @@ The histories live in a table (engine state, checkpointed with the app): after e
 batch, the histories it changed are written to it in `fraud_rules.new_history`'s form,
 and an account seen for the first time is read from it, so a restarted worker goes on
 from the checkpoint's histories, and the per-transaction rules can take over the same
-table.
+table. A checker is the only writer of its accounts' histories (one per agent
+instance: a topic keyed by account gives each instance its own accounts). A batch that
+raises leaves the table as the batch before left it but the checker's columns half
+updated: the agent's restart makes a new checker, as `detect` in fraud_app.py does.
 """
 
 from __future__ import annotations
@@ -168,10 +171,13 @@ class BatchChecker:
         levels = _levels(slots)
         for rows in levels:
             self._step(rows, slots[rows], ts[rows], amount[rows], city[rows], hits)
+        alerts = self._alerts(batch, hits, ts, amount, city)
+        # Written last, so that a batch that raises leaves the table as the previous
+        # batch left it: the agent restarts with a new checker, which reads it back.
         if self.histories is not None:
             # Level 0 holds every account of the batch once.
             self._store(slots[levels[0]])
-        return self._alerts(batch, hits, ts, amount, city)
+        return alerts
 
     def _store(self, slots: np.ndarray) -> None:
         """Writes the histories of `slots` to self.histories."""

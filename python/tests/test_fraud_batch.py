@@ -136,3 +136,22 @@ def test_a_transaction_without_a_required_field_is_named():
           "currency": "EUR", "branch_city": "Paris", "timestamp_ms": T0}], schema=SCHEMA)
     with pytest.raises(ValueError, match="transaction 'T2' .*has no transaction_amount"):
         BatchChecker().check(batch)
+
+
+def test_a_batch_that_raises_leaves_the_table_as_the_batch_before():
+    app = sb.App("fraud-batch-raise")
+    accounts = app.Table("accounts", default=new_history)
+    rows = [{"transaction_id": f"T{i}", "account_number": i % 2, "currency": "EUR",
+             "transaction_amount": 10.0, "branch_city": "Paris",
+             "timestamp_ms": T0 + i * 1_000} for i in range(6)]
+    checker = BatchChecker(accounts)
+    checker.check(pa.RecordBatch.from_pylist(rows, schema=SCHEMA))
+    before = {k: v for k, v in accounts.items()}
+    # A city without coordinates fails GEO_IMPOSSIBLE's message, as in check().
+    moved = dict(rows[-1], transaction_id="T9", branch_city="Atlantis",
+                 timestamp_ms=T0 + 9_000)
+    with pytest.raises(KeyError, match="Atlantis"):
+        check(dict(moved), dict(before[1], recent=list(before[1]["recent"])))
+    with pytest.raises(KeyError, match="Atlantis"):
+        checker.check(pa.RecordBatch.from_pylist(rows[:2] + [moved], schema=SCHEMA))
+    assert {k: v for k, v in accounts.items()} == before
