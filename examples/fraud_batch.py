@@ -60,6 +60,8 @@ class BatchChecker:
         self.width = width
         self._slot_of: Dict[Any, int] = {}
         self._accounts: List[Any] = []
+        # Per slot, the history object last written to self.histories.
+        self._stored: List[dict] = []
         self._city_code: Dict[str, int] = {}
         self._city_names: List[str] = []
         self._count = np.zeros(capacity, np.int64)
@@ -97,6 +99,7 @@ class BatchChecker:
         stored = self.histories.get(account) if self.histories is not None else None
         if stored is not None:
             self._load(slot, stored)
+        self._stored.append(stored if stored is not None else {})
         return slot
 
     def _grow(self) -> None:
@@ -180,17 +183,27 @@ class BatchChecker:
         return alerts
 
     def _store(self, slots: np.ndarray) -> None:
-        """Writes the histories of `slots` to self.histories."""
-        names, accounts, wide = self._city_names, self._accounts, self._wide
+        """Writes the histories of `slots` to self.histories. Each account's history
+        object is updated in place and set again (which marks it changed), cheaper
+        than a new dict per account and batch."""
+        names, accounts, wide, stored = self._city_names, self._accounts, self._wide, \
+            self._stored
         store = self.histories.__setitem__
-        for slot, count, mean, m2, city, ts, length, window in zip(
+        recent = self._recent
+        for slot, count, mean, m2, city, ts, length, first in zip(
                 slots.tolist(), self._count[slots].tolist(), self._mean[slots].tolist(),
                 self._m2[slots].tolist(), self._city[slots].tolist(),
                 self._ts[slots].tolist(), self._recent_len[slots].tolist(),
-                self._recent[slots].tolist()):
-            store(accounts[slot], {
-                "recent": list(wide[slot]) if slot in wide else window[:length],
-                "count": count, "mean": mean, "m2": m2, "city": names[city], "ts": ts})
+                recent[slots, 0].tolist()):
+            history = stored[slot]
+            history["recent"] = [first] if length == 1 else list(wide[slot]) \
+                if slot in wide else recent[slot, :length].tolist()
+            history["count"] = count
+            history["mean"] = mean
+            history["m2"] = m2
+            history["city"] = names[city]
+            history["ts"] = ts
+            store(accounts[slot], history)
 
     def _city_codes(self, column: pa.Array) -> np.ndarray:
         encoded = pc.dictionary_encode(column)
