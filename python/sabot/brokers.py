@@ -64,6 +64,7 @@ class MemoryBackend:
     def append(self, partition: int, keys: list, values: list, timestamps: list) -> int:
         return self._log.append(partition, keys, values, timestamps)
 
+
     def end_offsets(self) -> List[int]:
         return [self._log.end_offset(p) for p in range(self._log.partitions)]
 
@@ -106,6 +107,14 @@ def _flush(writer) -> None:
         raise DeliveryError(str(error)) from error
 
 
+def _produce(send, *args):
+    try:
+        return send(*args)
+    except OSError as error:
+        # The writer refuses new messages once an earlier one was not delivered.
+        raise DeliveryError(str(error)) from error
+
+
 class KafkaBackend:
     """A Kafka topic, created with the declared partitions if missing. Sends share one
     idempotent producer per App; a send is durable after flush()."""
@@ -120,13 +129,15 @@ class KafkaBackend:
         """Sends the messages in one call, waits until they are delivered and returns
         the offset of the first (-1 for none)."""
         writer = self._writer_source()
-        first = writer.produce_many(self._name, partition, keys, values, timestamps)
+        first = _produce(writer.produce_many, self._name, partition, keys, values,
+                         timestamps)
         _flush(writer)
         return first.offset if first is not None else -1
 
     def produce(self, partition: int, key: Optional[bytes], value: bytes, timestamp: int):
         """Queues one message without waiting (see flush)."""
-        return self._writer_source().produce(self._name, partition, key, value, timestamp)
+        return _produce(self._writer_source().produce, self._name, partition, key, value,
+                        timestamp)
 
     def end_offsets(self) -> List[int]:
         return _sabot.kafka_end_offsets(self._hosts, self._name)

@@ -1,6 +1,7 @@
 """sb.App on a real Kafka broker: agents and sinks, the fraud demo, and a worker killed
 with SIGKILL again and again whose table still counts every message exactly once."""
 
+import asyncio
 import json
 import os
 import random
@@ -203,3 +204,23 @@ def test_an_undelivered_sink_message_stops_the_worker_without_a_checkpoint(kafka
                 state = json.load(f)
             assert all(position == 0 for agent in state["agents"].values()
                        for position in agent.values()), state["agents"]
+
+
+def test_after_a_lost_message_the_topic_refuses_new_ones(kafka_bootstrap):
+    # `await topic.send` queues without waiting for the broker: once a message was
+    # lost, later ones must not be sent (and counted) after it.
+    name = unique("refusing")
+    tools = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "kafka")
+    subprocess.run([os.path.join(tools, "topic.sh"), kafka_bootstrap, name, "1",
+                    "max.message.bytes=200"], check=True)
+    app = sb.App(unique("refusing"), broker=f"kafka://{kafka_bootstrap}")
+    topic = app.topic(name, partitions=1)
+    asyncio.run(topic.send(value={"blob": os.urandom(600).hex()}))
+    with pytest.raises(sb.DeliveryError, match=f"{name} partition 0"):
+        topic._backend.flush()
+    with pytest.raises(sb.DeliveryError, match="not delivered"):
+        asyncio.run(topic.send(value={"small": True}))
+    with pytest.raises(sb.DeliveryError, match="not delivered"):
+        topic.send_sync({"small": True})
+    time.sleep(0.5)
+    assert topic.end_offsets() == [0]

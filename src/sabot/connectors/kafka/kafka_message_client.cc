@@ -208,6 +208,7 @@ Status KafkaMessageWriter::Queue(const std::string& topic, int32_t partition,
 Result<std::shared_ptr<KafkaDelivery>> KafkaMessageWriter::Produce(
     const std::string& topic, int32_t partition, const std::optional<std::string>& key,
     const std::string& value, int64_t timestamp_ms) {
+  ARROW_RETURN_NOT_OK(FirstError());
   auto delivery = std::make_shared<KafkaDelivery>();
   auto* opaque = new std::shared_ptr<KafkaDelivery>(delivery);
   Status queued = Queue(topic, partition,
@@ -230,6 +231,7 @@ Result<std::shared_ptr<KafkaDelivery>> KafkaMessageWriter::ProduceMany(
                            " values and ", timestamps.size(),
                            " timestamps; give one of each per message");
   }
+  ARROW_RETURN_NOT_OK(FirstError());
   if (values.empty()) return nullptr;
   auto first = std::make_shared<KafkaDelivery>();
   auto* opaque = new std::shared_ptr<KafkaDelivery>(first);
@@ -249,6 +251,10 @@ Status KafkaMessageWriter::Flush(int64_t timeout_ms) {
   ARROW_RETURN_NOT_OK(
       KafkaStatus(rd_kafka_flush(producer_.get(), static_cast<int>(timeout_ms)),
                   "cannot deliver the sent messages"));
+  return FirstError();
+}
+
+Status KafkaMessageWriter::FirstError() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (first_error_.empty()) return Status::OK();
   // Kept: output was lost, so nothing sent later may be reported as delivered either.

@@ -70,7 +70,8 @@ class KafkaMessageWriter {
 
   /// Queues a message; partition -1 lets librdkafka's partitioner choose (crc32 of the
   /// key, as sabot's memory topics; random without a key). The returned delivery is
-  /// complete after Flush().
+  /// complete after Flush(). Fails without queuing once an earlier message was not
+  /// delivered (see Flush).
   Result<std::shared_ptr<KafkaDelivery>> Produce(const std::string& topic,
                                                  int32_t partition,
                                                  const std::optional<std::string>& key,
@@ -81,6 +82,8 @@ class KafkaMessageWriter {
   /// timestamp each; the bytes are copied. Returns the delivery of the first (null when
   /// there are none), complete after Flush(); the others report only errors, through
   /// Flush(). One call for a group saves a delivery object and a call per message.
+  /// Fails without queuing once an earlier message was not delivered (see Flush), so
+  /// a caller that does not wait for each group still learns of a loss at its next.
   Result<std::shared_ptr<KafkaDelivery>> ProduceMany(
       const std::string& topic, int32_t partition,
       const std::vector<std::optional<std::string_view>>& keys,
@@ -93,6 +96,8 @@ class KafkaMessageWriter {
 
  private:
   KafkaMessageWriter() = default;
+  // The error of the first message that was not delivered, as a Status.
+  Status FirstError();
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*);
   // Queues one message, waiting while librdkafka's local queue is full; `opaque` (may
   // be null) receives the delivery report.
