@@ -10,12 +10,15 @@ Each agent reads its topic with its own positions, so several agents on one topi
 see every message. ``concurrency=N`` runs N instances; instance i reads the partitions
 p with p % N == i. A message counts as processed when the agent asks for the next one
 (or, for an agent that raised, when it raised: the message is logged and skipped, as
-Faust does, so one bad message cannot crash-loop the agent).
+Faust does, so one bad message cannot crash-loop the agent). A message that does not
+decode raises DecodeError in the agent, or under ``on_bad_record="skip"`` /
+``"dead_letter"`` is counted, logged (and sent to the dead-letter topic) and passed over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import inspect
 import logging
@@ -25,6 +28,7 @@ from collections import deque
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, List, Optional, Sequence,
                     Tuple)
 
+import orjson
 import pyarrow as pa
 
 from .brokers import DeliveryError
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("sabot.agents")
 
 SUPERVISOR_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
+BAD_RECORD_POLICIES = ("fail", "skip", "dead_letter")
 
 # The message an agent is processing: [topic name, partition, offset]. Tables place keys
 # in the partition of the message that wrote them. Streams of values set one list per
@@ -63,8 +68,13 @@ class AgentStream:
     (``stream.take(n, within=seconds)``)."""
 
     def __init__(self, topic: "Topic", partitions: Sequence[int], positions: dict,
-                 stopping: "StopEvent", max_batch: int = 4096, gate=None):
+                 stopping: "StopEvent", max_batch: int = 4096, gate=None,
+                 on_bad_record: Optional[Callable] = None):
         self.topic = topic
+        # Called with (partition, offset, key bytes, value bytes, error, what) for a
+        # message that does not decode, which the stream then passes over; None: the
+        # stream raises DecodeError instead.
+        self._on_bad_record = on_bad_record
         # The app's checkpoint gate: before handing out a message the stream stops there
         # while a checkpoint is taken, so that positions and tables are consistent.
         self._gate = gate if gate is not None else _OPEN_GATE
@@ -145,6 +155,21 @@ class AgentStream:
         raise DecodeError(f"topic '{self.topic.name}' partition {partition} offset "
                           f"{offset}: cannot decode the {what}: {error}") from error
 
+    def _undecodable(self, partition: int, batch: pa.RecordBatch, index: int,
+                     error: Exception, what: str = "value", rest: bool = True) -> None:
+        """Message `index` of `batch` did not decode (those before it were handed out):
+        raises DecodeError, or under a skip or dead-letter policy hands it to the
+        agent's policy, moves the position past it and, with `rest`, reads the rest of
+        the batch next."""
+        offset = batch.column(2)[index].as_py()
+        if self._on_bad_record is None:
+            self._fail(partition, offset, error, what)
+        self._on_bad_record(partition, offset, batch.column(0)[index].as_py(),
+                            batch.column(1)[index].as_py(), error, what)
+        self.positions[partition] = offset + 1
+        if rest and index + 1 < batch.num_rows:
+            self._runs.appendleft((partition, batch.slice(index + 1)))
+
     # ---- what agents iterate -------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[Any]:
@@ -187,7 +212,7 @@ class AgentStream:
                 if stopping.requested:
                     return
             if failure is not None:
-                self._fail(partition, offset, *failure[1:])
+                self._undecodable(partition, batch, *failure)
 
     async def batches(self) -> AsyncIterator[pa.RecordBatch]:
         """Whole batches: with the 'arrow' serializer each message's batch as sent; with
@@ -213,7 +238,7 @@ class AgentStream:
                     if self._stopping.requested:
                         return
                 if failure is not None:
-                    self._fail(partition, first + failure[0], failure[1])
+                    self._undecodable(partition, batch, *failure)
                 continue
             values, failure = self._decode_values(batch)
             if arrow:
@@ -230,7 +255,7 @@ class AgentStream:
             if self._stopping.requested:
                 return
             if failure is not None:
-                self._fail(partition, first + failure[0], failure[1])
+                self._undecodable(partition, batch, *failure)
 
     async def take(self, max_: int, within: float) -> AsyncIterator[List[Any]]:
         """Lists of up to `max_` values; a list is handed over when full or `within`
@@ -260,12 +285,19 @@ class AgentStream:
                     for i, value in enumerate(values):
                         pending.append((partition, first + i, value))
                     if failure is not None:
-                        pending.append((partition, first + failure[0], _Failed(failure[1])))
+                        pending.append((partition, first + failure[0],
+                                        _Failed(batch, *failure)))
+                        if self._on_bad_record is not None and \
+                                failure[0] + 1 < batch.num_rows:
+                            # Passed over later: the messages after it are read next.
+                            self._runs.appendleft((partition, batch.slice(failure[0] + 1)))
                 if isinstance(pending[0][2], _Failed):
                     if buffer:
                         break  # hand over what came before it first
-                    partition, offset, failed = pending.popleft()
-                    self._fail(partition, offset, failed.error)
+                    partition, _, failed = pending.popleft()
+                    self._undecodable(partition, failed.batch, failed.index, failed.error,
+                                      rest=False)
+                    continue
                 buffer.append(pending.popleft())
                 if started is None:
                     started = time.monotonic()
@@ -287,9 +319,11 @@ class DecodeError(ValueError):
 
 
 class _Failed:
-    """Stands in a take() buffer for a message that did not decode."""
+    """Stands in a take() buffer for message `index` of `batch`, which did not decode."""
 
-    def __init__(self, error: Exception):
+    def __init__(self, batch: pa.RecordBatch, index: int, error: Exception):
+        self.batch = batch
+        self.index = index
         self.error = error
 
 
@@ -345,7 +379,8 @@ class Agent:
     its topic."""
 
     def __init__(self, app: "App", fn: Callable, topic: "Topic", sinks: Sequence[Any],
-                 concurrency: int, name: str, supervisor: str):
+                 concurrency: int, name: str, supervisor: str, on_bad_record: str = "fail",
+                 dead_letter: Optional["Topic"] = None):
         if not (inspect.isasyncgenfunction(fn) or inspect.iscoroutinefunction(fn)):
             raise TypeError(f"@app.agent needs an 'async def' function, got {fn!r}")
         if concurrency < 1:
@@ -353,6 +388,13 @@ class Agent:
         if supervisor not in SUPERVISOR_STRATEGIES:
             raise ValueError(f"agent '{name}': unknown supervisor '{supervisor}'; use one of "
                              f"{', '.join(SUPERVISOR_STRATEGIES)}")
+        if on_bad_record not in BAD_RECORD_POLICIES:
+            raise ValueError(f"agent '{name}': unknown on_bad_record '{on_bad_record}'; use "
+                             f"one of {', '.join(BAD_RECORD_POLICIES)}")
+        if (on_bad_record == "dead_letter") != (dead_letter is not None):
+            raise ValueError(f"agent '{name}': on_bad_record='dead_letter' and dead_letter="
+                             f"(the topic for undecodable messages) go together; got "
+                             f"on_bad_record='{on_bad_record}', dead_letter={dead_letter!r}")
         self.app = app
         self.fn = fn
         self.topic = topic
@@ -361,6 +403,10 @@ class Agent:
         self.name = name
         self.supervisor = supervisor
         self.restarts = 0
+        self.on_bad_record = on_bad_record
+        self.dead_letter = dead_letter
+        # Messages passed over under the skip or dead-letter policy.
+        self.bad_records = 0
         self.processed_positions: dict = {p: 0 for p in range(topic.partitions)}
 
     def __repr__(self) -> str:
@@ -386,10 +432,39 @@ class Agent:
                 if inspect.isawaitable(result):
                     await result
 
+    def _pass_over(self, partition: int, offset: int, key: Optional[bytes],
+                   value: Optional[bytes], error: Exception, what: str) -> None:
+        """The skip and dead-letter policies for a message that does not decode: counted
+        and logged, and under dead_letter appended to that topic (waiting for Kafka's
+        acknowledgement, so that it is kept before the message counts as processed) as
+        JSON {"agent", "topic", "partition", "offset", "reason", "key", "value"}, bytes
+        that are not UTF-8 as "key_base64" / "value_base64"; the message's key stays
+        its key."""
+        self.bad_records += 1
+        reason = f"cannot decode the {what}: {error}"
+        logger.warning("agent %s: topic '%s' partition %d offset %d: %s; %s", self.name,
+                       self.topic.name, partition, offset, reason,
+                       "skipped" if self.dead_letter is None else
+                       f"sent to dead-letter topic '{self.dead_letter.name}'")
+        if self.dead_letter is None:
+            return
+        letter = {"agent": self.name, "topic": self.topic.name, "partition": partition,
+                  "offset": offset, "reason": reason}
+        for field, data in (("key", key), ("value", value)):
+            try:
+                letter[field] = None if data is None else data.decode("utf-8")
+            except UnicodeDecodeError:
+                letter[f"{field}_base64"] = base64.b64encode(data).decode("ascii")
+        topic = self.dead_letter
+        topic._backend.append(topic.partition_for(key), [key], [orjson.dumps(letter)],
+                              [int(time.time() * 1000)])
+
     async def run_instance(self, index: int, stopping: "StopEvent") -> None:
         """Runs instance `index` until its stream ends; raises what the agent raised."""
         stream = AgentStream(self.topic, self.partitions_of(index), self.processed_positions,
-                             stopping, gate=self.app._gate)
+                             stopping, gate=self.app._gate,
+                             on_bad_record=None if self.on_bad_record == "fail" else
+                             self._pass_over)
         self.app._streams.append(stream)
         undelivered = False
         try:

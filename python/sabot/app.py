@@ -123,9 +123,14 @@ class App:
 
     def agent(self, topic: Union[Topic, str], sink: Optional[Sequence[Any]] = None,
               concurrency: int = 1, name: Optional[str] = None,
-              supervisor_strategy: str = "one_for_one") -> Callable[[Callable], Agent]:
+              supervisor_strategy: str = "one_for_one", on_bad_record: str = "fail",
+              dead_letter: Union[Topic, str, None] = None) -> Callable[[Callable], Agent]:
         """Decorates ``async def f(stream)`` to run over `topic`; every value the
-        function yields goes to each sink (a topic, an agent or a callable)."""
+        function yields goes to each sink (a topic, an agent or a callable). A message
+        the topic's serializer cannot decode: ``on_bad_record="fail"`` raises
+        sb.DecodeError in the agent, which restarts after it; ``"skip"`` counts
+        (``agent.bad_records``) and logs it; ``"dead_letter"`` also appends it, with
+        its origin and the error, to the topic ``dead_letter``."""
         if isinstance(topic, str):
             topic = self.topic(topic)
 
@@ -134,7 +139,9 @@ class App:
             if agent_name in self.agents:
                 raise ValueError(f"an agent named '{agent_name}' already exists; pass name=")
             sinks = [self.topic(s) if isinstance(s, str) else s for s in (sink or [])]
-            agent = Agent(self, fn, topic, sinks, concurrency, agent_name, supervisor_strategy)
+            letters = self.topic(dead_letter) if isinstance(dead_letter, str) else dead_letter
+            agent = Agent(self, fn, topic, sinks, concurrency, agent_name, supervisor_strategy,
+                          on_bad_record, letters)
             self.agents[agent_name] = agent
             return agent
         return register

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 import sabot as sb
+from sabot.brokers import read_all
 
 pytestmark = pytest.mark.kafka
 
@@ -224,3 +225,28 @@ def test_after_a_lost_message_the_topic_refuses_new_ones(kafka_bootstrap):
         topic.send_sync({"small": True})
     time.sleep(0.5)
     assert topic.end_offsets() == [0]
+
+
+def test_dead_letters_on_kafka(kafka_bootstrap):
+    app = sb.App(unique("dead-letters"), broker=f"kafka://{kafka_bootstrap}")
+    source = app.topic(unique("dl-in"), partitions=2)
+    letters = app.topic(unique("dl-bad"), partitions=1, value_serializer="raw")
+    for partition in (0, 1):
+        source._backend.append(partition, [None] * 4,
+                               [b'{"n": 1}', b"{oops", b'{"n": 2}', b"\xff"], [0] * 4)
+    got = []
+
+    @app.agent(source, on_bad_record="dead_letter", dead_letter=letters)
+    async def collect(stream):
+        async for value in stream:
+            got.append(value["n"])
+
+    app.run(until_idle=True)
+    assert sorted(got) == [1, 1, 2, 2]
+    assert collect.bad_records == 4 and collect.restarts == 0
+    stored = sorted((json.loads(v) for batch in read_all(letters._backend, 1)
+                     for v in batch.column(1).to_pylist()),
+                    key=lambda letter: (letter["partition"], letter["offset"]))
+    assert [(d["partition"], d["offset"]) for d in stored] == [(0, 1), (0, 3), (1, 1), (1, 3)]
+    assert stored[0]["value"] == "{oops" and stored[0]["topic"] == source.name
+    assert stored[1]["value_base64"] == "/w=="
