@@ -1,5 +1,7 @@
 """Agents' policies for messages their topic's serializer cannot decode:
-on_bad_record="skip" counts and logs each and goes on without a restart;
+on_bad_record="fail" (the default) raises DecodeError in the agent after the messages
+before it, and the agent restarts after it at once; "skip" counts and logs each and goes
+on without a restart;
 "dead_letter" also appends it, with its origin and the error, to a dead-letter topic.
 Every stream form (values, items, take, batches from dicts and from the engine's
 codec) reads every good message, in order, exactly once."""
@@ -48,6 +50,39 @@ def collector(app, topic, mode, got, **policy):
             async for batch in stream.batches():
                 got.extend(batch.column("id").to_pylist())
     return collect
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fail_delivers_the_messages_before_and_restarts_after_the_bad_one(caplog, mode):
+    app = sb.App(f"fail-{mode}")
+    topic = app.topic("events", schema=SCHEMA if mode == "codec_batches" else None)
+    # Written as bytes past the serializer: the third message is not JSON.
+    topic._backend.append(0, [None] * 5, [b'{"id": 0}', b'{"id": 1}', b'{"id": ',
+                                          b'{"id": 3}', b'{"id": 4}'], [0] * 5)
+    got = []
+    agent = collector(app, topic, mode, got)
+    with caplog.at_level(logging.ERROR, logger="sabot.agents"):
+        app.run(until_idle=True)
+    assert got == [0, 1, 3, 4]
+    assert agent.restarts == 1 and agent.bad_records == 0
+    assert "topic 'events' partition 0 offset 2: cannot decode the value" in caplog.text
+    assert "DecodeError" in caplog.text
+
+
+def test_many_undecodable_messages_do_not_throttle_a_failing_agent(caplog):
+    # Each bad message restarts the agent after it, without the crash backoff (0.1 s
+    # doubling to 10 s), which would take minutes over 40 bad messages.
+    app = sb.App("fail-many")
+    topic = app.topic("events")
+    values = bad_every_fifth(200)
+    topic._backend.append(0, [None] * len(values), values, [0] * len(values))
+    got = []
+    agent = collector(app, topic, "values", got)
+    with caplog.at_level(logging.ERROR, logger="sabot.agents"):
+        app.run(until_idle=True)
+    assert got == [i for i in range(200) if i % 5]
+    assert agent.restarts == 40
+    assert caplog.text.count("cannot decode the value") == 40
 
 
 @pytest.mark.parametrize("mode", MODES)
