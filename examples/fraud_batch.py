@@ -50,16 +50,29 @@ _NO_CITY = -1
 
 class BatchChecker:
     def __init__(self, histories: Optional[MutableMapping[Any, dict]] = None,
-                 width: int = 8, capacity: int = 1024):
+                 width: int = 8, capacity: int = 1024, max_accounts: Optional[int] = None):
         """`histories`: a dict-like of account → history (an app.Table), read for
         accounts seen the first time and written after every batch; None keeps them
-        only here. `width`: timestamps per account kept in the array window."""
+        only here. `width`: timestamps per account kept in the array window.
+        `max_accounts`: when more accounts than that are in memory, the ones used
+        longest ago are dropped down to half of it (their histories are in
+        `histories`, read back when they come again), so that a RocksDB table can hold
+        more accounts than memory; None keeps every account."""
         if width < 2:
             raise ValueError(f"width must be at least 2, got {width}")
+        if max_accounts is not None and (histories is None or max_accounts < 2):
+            raise ValueError(f"max_accounts={max_accounts} needs histories (a table to "
+                             f"read dropped accounts back from) and a bound of at least 2")
         self.histories = histories
         self.width = width
+        self.max_accounts = max_accounts
         self._slot_of: Dict[Any, int] = {}
+        # Per slot, its account (None for a free slot), and the free slots.
         self._accounts: List[Any] = []
+        self._free: List[int] = []
+        # Per slot, the number of the last batch that used it.
+        self._last_used = np.zeros(capacity, np.int64)
+        self._batches = 0
         # Per slot, the history object last written to self.histories.
         self._stored: List[dict] = []
         self._city_code: Dict[str, int] = {}
@@ -77,7 +90,8 @@ class BatchChecker:
         self._columns = np.arange(width)
 
     def __len__(self) -> int:
-        return len(self._accounts)
+        """The accounts in memory."""
+        return len(self._slot_of)
 
     # ---- accounts and their slots ----------------------------------------------------
 
@@ -91,16 +105,38 @@ class BatchChecker:
         return slots
 
     def _admit(self, account: Any) -> int:
-        slot = len(self._accounts)
-        if slot == len(self._count):
-            self._grow()
-        self._slot_of[account] = slot
-        self._accounts.append(account)
         stored = self.histories.get(account) if self.histories is not None else None
+        if self._free:
+            slot = self._free.pop()
+            self._accounts[slot] = account
+            self._stored[slot] = {}
+            self._count[slot] = 0
+            self._mean[slot] = self._m2[slot] = 0.0
+            self._city[slot] = _NO_CITY
+            self._ts[slot] = self._recent_len[slot] = 0
+        else:
+            slot = len(self._accounts)
+            if slot == len(self._count):
+                self._grow()
+            self._accounts.append(account)
+            self._stored.append({})
+        self._slot_of[account] = slot
         if stored is not None:
             self._load(slot, stored)
-        self._stored.append(stored if stored is not None else {})
+            self._stored[slot] = stored
         return slot
+
+    def _drop_cold(self) -> None:
+        """Drops the accounts used longest ago, down to half of max_accounts."""
+        live = np.fromiter(self._slot_of.values(), np.int64, len(self._slot_of))
+        order = np.argsort(self._last_used[live], kind="stable")
+        for slot in live[order[:len(live) - self.max_accounts // 2]].tolist():
+            del self._slot_of[self._accounts[slot]]
+            self._accounts[slot] = None
+            self._stored[slot] = None
+            self._wide.pop(slot, None)
+            self._is_wide[slot] = False
+            self._free.append(slot)
 
     def _grow(self) -> None:
         def grown(array: np.ndarray, fill: int = 0) -> np.ndarray:
@@ -110,8 +146,9 @@ class BatchChecker:
         self._count, self._mean, self._m2 = (grown(a) for a in (self._count, self._mean,
                                                                  self._m2))
         self._city = grown(self._city, _NO_CITY)
-        self._ts, self._recent, self._recent_len, self._is_wide = (grown(a) for a in (
-            self._ts, self._recent, self._recent_len, self._is_wide))
+        self._ts, self._recent, self._recent_len, self._is_wide, self._last_used = (
+            grown(a) for a in (self._ts, self._recent, self._recent_len, self._is_wide,
+                               self._last_used))
 
     def _code(self, city: str) -> int:
         code = self._city_code.get(city)
@@ -180,6 +217,10 @@ class BatchChecker:
         if self.histories is not None:
             # Level 0 holds every account of the batch once.
             self._store(slots[levels[0]])
+        self._last_used[slots] = self._batches
+        self._batches += 1
+        if self.max_accounts is not None and len(self._slot_of) > self.max_accounts:
+            self._drop_cold()
         return alerts
 
     def _store(self, slots: np.ndarray) -> None:

@@ -155,3 +155,24 @@ def test_a_batch_that_raises_leaves_the_table_as_the_batch_before():
     with pytest.raises(KeyError, match="Atlantis"):
         checker.check(pa.RecordBatch.from_pylist(rows[:2] + [moved], schema=SCHEMA))
     assert {k: v for k, v in accounts.items()} == before
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_checker_that_drops_cold_accounts_reads_them_back_from_the_table(seed):
+    rng = random.Random(100 + seed)
+    transactions = random_transactions(rng, 5_000, accounts=60)
+    expected, histories = reference(transactions)
+    app = sb.App(f"fraud-batch-bounded-{seed}")
+    accounts = app.Table("accounts", default=new_history)
+    checker = BatchChecker(accounts, width=2, max_accounts=8)
+    got = []
+    for batch in cut(rng, transactions):
+        got.extend(checker.check(batch))
+        assert len(checker) <= max(8, len(set(batch.column("account_number").to_pylist())))
+    assert got == expected
+    assert dict(accounts.items()) == dict(histories)
+
+
+def test_max_accounts_needs_a_table():
+    with pytest.raises(ValueError, match="max_accounts=10 needs histories"):
+        BatchChecker(max_accounts=10)
