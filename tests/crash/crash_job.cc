@@ -17,6 +17,8 @@
 #include <sabot/common/time.h>
 #include <sabot/sabot.h>
 
+#include "jobs/job_flags.h"
+
 #include <arrow/api.h>
 
 #include <atomic>
@@ -171,11 +173,7 @@ arrow::Status Run(const Options& options) {
                    /*exactly_once=*/true});
 
   ARROW_ASSIGN_OR_RAISE(auto job, env.ExecuteAsync());
-  ARROW_RETURN_NOT_OK(job->Wait());
-  std::printf("{\"restored_checkpoint\": %lld, \"checkpoints_completed\": %lld}\n",
-              static_cast<long long>(job->restored_checkpoint()),
-              static_cast<long long>(job->checkpoints()->num_completed()));
-  return arrow::Status::OK();
+  return sabot::testing::WaitAndReport(*job);
 }
 
 int Usage(const char* problem) {
@@ -192,40 +190,27 @@ int Usage(const char* problem) {
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) return Usage(("missing value of " + flag).c_str());
-    const std::string value = argv[++i];
-    char* end = nullptr;
-    if (flag == "--work") {
-      options.work = value;
-    } else if (flag == "--backend") {
-      if (value == "memory") {
-        options.backend = sabot::StateBackendKind::kMemory;
-      } else if (value == "rocksdb") {
-        options.backend = sabot::StateBackendKind::kRocksDb;
-      } else {
-        return Usage("--backend must be memory or rocksdb");
-      }
-    } else if (flag == "--rows") {
-      options.rows = std::strtoll(value.c_str(), &end, 10);
-    } else if (flag == "--rate") {
-      options.rate = std::strtod(value.c_str(), &end);
-    } else if (flag == "--checkpoint-ms") {
-      options.checkpoint_ms = std::strtoll(value.c_str(), &end, 10);
-    } else if (flag == "--accounts") {
-      options.accounts = std::strtoll(value.c_str(), &end, 10);
-    } else if (flag == "--report-first-output") {
-      options.report_first_output = value == "1";
-    } else if (flag == "--parallelism") {
-      options.parallelism = static_cast<int>(std::strtol(value.c_str(), &end, 10));
-    } else {
-      return Usage(("unknown flag " + flag).c_str());
-    }
-    if (end != nullptr && *end != '\0') {
-      return Usage(("bad number for " + flag + ": " + value).c_str());
-    }
+  std::string backend = "memory";
+  int report_first_output_flag = 0;
+  sabot::testing::JobFlags flags;
+  flags.Add("--work", &options.work);
+  flags.Add("--backend", &backend);
+  flags.Add("--rows", &options.rows);
+  flags.Add("--rate", &options.rate);
+  flags.Add("--checkpoint-ms", &options.checkpoint_ms);
+  flags.Add("--accounts", &options.accounts);
+  flags.Add("--report-first-output", &report_first_output_flag);
+  flags.Add("--parallelism", &options.parallelism);
+  arrow::Status parsed = flags.Parse(argc, argv);
+  if (!parsed.ok()) return Usage(parsed.message().c_str());
+  if (backend == "memory") {
+    options.backend = sabot::StateBackendKind::kMemory;
+  } else if (backend == "rocksdb") {
+    options.backend = sabot::StateBackendKind::kRocksDb;
+  } else {
+    return Usage("--backend must be memory or rocksdb");
   }
+  options.report_first_output = report_first_output_flag == 1;
   if (options.work.empty()) return Usage("--work is required");
   if (options.accounts < 1) return Usage("--accounts must be at least 1");
   report_first_output = options.report_first_output;

@@ -13,6 +13,8 @@
 // the amounts of its first seq rows. Prints one JSON line when the input is done.
 #include <sabot/sabot.h>
 
+#include "jobs/job_flags.h"
+
 #include <arrow/api.h>
 
 #include <chrono>
@@ -125,11 +127,7 @@ arrow::Status Run(const Options& options) {
       .WriteKafka(sink);
 
   ARROW_ASSIGN_OR_RAISE(auto job, env.ExecuteAsync());
-  ARROW_RETURN_NOT_OK(job->Wait());
-  std::printf("{\"restored_checkpoint\": %lld, \"checkpoints_completed\": %lld}\n",
-              static_cast<long long>(job->restored_checkpoint()),
-              static_cast<long long>(job->checkpoints()->num_completed()));
-  return arrow::Status::OK();
+  return sabot::testing::WaitAndReport(*job);
 }
 
 int Usage(const char* problem) {
@@ -146,34 +144,17 @@ int Usage(const char* problem) {
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) return Usage(("missing value of " + flag).c_str());
-    const std::string value = argv[++i];
-    char* end = nullptr;
-    if (flag == "--bootstrap") {
-      options.bootstrap = value;
-    } else if (flag == "--input") {
-      options.input = value;
-    } else if (flag == "--output") {
-      options.output = value;
-    } else if (flag == "--work") {
-      options.work = value;
-    } else if (flag == "--prefix") {
-      options.prefix = value;
-    } else if (flag == "--checkpoint-ms") {
-      options.checkpoint_ms = std::strtoll(value.c_str(), &end, 10);
-    } else if (flag == "--parallelism") {
-      options.parallelism = static_cast<int>(std::strtol(value.c_str(), &end, 10));
-    } else if (flag == "--rate") {
-      options.rate = std::strtod(value.c_str(), &end);
-    } else {
-      return Usage(("unknown flag " + flag).c_str());
-    }
-    if (end != nullptr && *end != '\0') {
-      return Usage(("bad number for " + flag + ": " + value).c_str());
-    }
-  }
+  sabot::testing::JobFlags flags;
+  flags.Add("--bootstrap", &options.bootstrap);
+  flags.Add("--input", &options.input);
+  flags.Add("--output", &options.output);
+  flags.Add("--work", &options.work);
+  flags.Add("--prefix", &options.prefix);
+  flags.Add("--checkpoint-ms", &options.checkpoint_ms);
+  flags.Add("--parallelism", &options.parallelism);
+  flags.Add("--rate", &options.rate);
+  arrow::Status parsed = flags.Parse(argc, argv);
+  if (!parsed.ok()) return Usage(parsed.message().c_str());
   if (options.bootstrap.empty() || options.input.empty() || options.output.empty() ||
       options.work.empty()) {
     return Usage("--bootstrap, --input, --output and --work are required");
