@@ -38,8 +38,8 @@ void JobFlags::Add(const std::string& name, int* target) {
 }
 
 void JobFlags::Add(const std::string& name, double* target) {
-  setters_[name] =
-      NumberSetter(target, [](const char* text, char** end) { return std::strtod(text, end); });
+  setters_[name] = NumberSetter(
+      target, [](const char* text, char** end) { return std::strtod(text, end); });
 }
 
 arrow::Status JobFlags::Parse(int argc, char** argv) const {
