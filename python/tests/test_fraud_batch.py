@@ -74,11 +74,13 @@ def cut(rng, transactions):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("width", [2, 8])
-def test_batches_raise_the_alerts_and_keep_the_histories_of_check(seed, width):
+# Small levels run check() itself: vectorized only, mixed, one at a time only.
+@pytest.mark.parametrize("scalar_rows", [0, 8, 10**9])
+def test_batches_raise_the_alerts_and_keep_the_histories_of_check(seed, width, scalar_rows):
     rng = random.Random(seed)
     transactions = random_transactions(rng, 6_000, accounts=rng.choice([3, 40, 400]))
     expected, histories = reference(transactions)
-    checker = BatchChecker(width=width, capacity=4)
+    checker = BatchChecker(width=width, capacity=4, scalar_rows=scalar_rows)
     got = []
     for batch in cut(rng, transactions):
         got.extend(checker.check(batch))
@@ -98,7 +100,7 @@ def test_a_long_burst_keeps_its_whole_window():
     transactions += [dict(transactions[0], transaction_id="late",
                           timestamp_ms=T0 + 61_500)]
     expected, histories = reference(transactions)
-    checker = BatchChecker(width=4)
+    checker = BatchChecker(width=4, scalar_rows=0)
     got = checker.check(pa.RecordBatch.from_pylist(transactions, schema=SCHEMA))
     assert got == expected
     assert got[-1]["message"] == "29 transactions in 60s"
