@@ -13,7 +13,9 @@ so that within a level every account appears once and a level is one vectorized 
 Each step does the floating-point operations of `check` in the same order on IEEE
 doubles (numpy neither fuses nor reorders them), so means, deviations and z-scores are
 bit for bit those of the per-transaction rules; trigonometry (the distances in
-GEO_IMPOSSIBLE's message) runs in `check`'s own function, only for alerts.
+GEO_IMPOSSIBLE's message) runs in `check`'s own function, only for alerts. A level of a
+few transactions (the later levels mostly are) goes through `check` itself instead,
+on the histories taken out of the columns and put back.
 
 The velocity window of an account is a row of `width` timestamps; an account with more
 recent transactions than that (a long burst) keeps its window as a Python list until it
