@@ -22,7 +22,6 @@ import base64
 import contextvars
 import inspect
 import logging
-import re
 import time
 from collections import deque
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, List, Optional, Sequence,
@@ -343,26 +342,15 @@ def _decode_each(loads: Callable, raw: list) -> Tuple[list, Optional[tuple]]:
     return values, None
 
 
-_MESSAGE_INDEX = re.compile(r"^message \d+: ")
-
-
-def _decode_columns(decode: Callable, column: pa.Array) -> Tuple[Optional[pa.RecordBatch],
-                                                                 Optional[tuple]]:
-    """Decodes a poll in one codec call; when a message fails, the batch of the messages
-    before it (None if there are none) and the first failing message's (index, error)."""
-    try:
-        return decode(column), None
-    except ValueError:
-        pass
-    for index in range(len(column)):
-        try:
-            decode(column.slice(index, 1))
-        except ValueError as error:
-            # The codec's "message 0: " is the index in the one-message call: dropped,
-            # as the caller names the message by its offset.
-            reason = ValueError(_MESSAGE_INDEX.sub("", str(error), count=1))
-            return (decode(column.slice(0, index)) if index else None), (index, reason)
-    return decode(column), None
+def _decode_columns(decode_prefix: Callable, column: pa.Array) -> Tuple[
+        Optional[pa.RecordBatch], Optional[tuple]]:
+    """Decodes a poll in one codec call up to its first message that does not decode:
+    the batch of the messages before it (None if there are none) and that message's
+    (index, error), or None."""
+    batch, failure = decode_prefix(column)
+    if failure is None:
+        return batch, None
+    return (batch if batch.num_rows else None), (failure[0], ValueError(failure[1]))
 
 
 class _OpenGate:

@@ -34,7 +34,7 @@ A serializer turns a Python value into the bytes a topic stores and back:
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 import msgpack
 import orjson
@@ -45,14 +45,16 @@ class Serializer(NamedTuple):
     name: str
     dumps: Callable[[Any], bytes]
     loads: Callable[[bytes], Any]
-    # Decodes many messages at once, a pyarrow binary array (or a list of bytes), into
-    # one RecordBatch; None for serializers that decode one value at a time.
-    loads_batch: Optional[Callable[[Any], pa.RecordBatch]] = None
+    # Decodes many messages at once, a pyarrow binary array (or a list of bytes), up to
+    # the first that fails: (RecordBatch of the rows, None) when all decode, else
+    # (the rows before it, (its index, its error text)). None for serializers that
+    # decode one value at a time.
+    loads_batch: Optional[Callable[[Any], Tuple[pa.RecordBatch, Optional[tuple]]]] = None
     # The schema of the rows, for serializers that have one (avro, json with a schema).
     schema: Optional[pa.Schema] = None
-    # Decodes many messages at once into one RecordBatch of `schema` for agents'
-    # stream.batches(); None when batches are built from the decoded values.
-    loads_columns: Optional[Callable[[Any], pa.RecordBatch]] = None
+    # As loads_batch, into a RecordBatch of `schema` for agents' stream.batches(); None
+    # when batches are built from the decoded values.
+    loads_columns: Optional[Callable[[Any], Tuple[pa.RecordBatch, Optional[tuple]]]] = None
 
 
 def _raw_dumps(value: Any) -> bytes:
@@ -115,7 +117,8 @@ def make_avro_serializer(schema: Any = None, registry_url: Optional[str] = None,
                          subject: Optional[str] = None,
                          schema_id: Optional[int] = None) -> Serializer:
     """Returns an 'avro' Serializer over the engine's codec (see the module docstring):
-    dumps(dict) -> bytes, loads(bytes) -> dict, loads_batch(messages) -> RecordBatch."""
+    dumps(dict) -> bytes, loads(bytes) -> dict, loads_batch(messages) -> (RecordBatch,
+    failure) (see Serializer)."""
     from . import _sabot
 
     if isinstance(schema, dict):
@@ -140,7 +143,8 @@ def make_avro_serializer(schema: Any = None, registry_url: Optional[str] = None,
     def loads(data: bytes) -> dict:
         return codec.decode([data]).to_pylist()[0]
 
-    serializer = Serializer("avro", dumps, loads, codec.decode, arrow_schema, codec.decode)
+    serializer = Serializer("avro", dumps, loads, codec.decode_prefix, arrow_schema,
+                            codec.decode_prefix)
     return serializer
 
 
@@ -157,7 +161,7 @@ def with_json_columns(serializer: Serializer, schema: Any) -> Serializer:
         codec = _sabot.JsonCodec(schema)
     except NotImplementedError:
         return serializer
-    return serializer._replace(schema=schema, loads_columns=codec.decode)
+    return serializer._replace(schema=schema, loads_columns=codec.decode_prefix)
 
 
 def get_serializer(name: Any, what: str, schema: Any = None,

@@ -200,36 +200,55 @@ Payloads PayloadsFromSequence(nb::handle messages, const char* caller) {
   return payloads;
 }
 
-// Decodes every payload into `decoder` and returns the rows as one batch. An error
-// names the message's index; the rows of the messages before it are dropped, so the
-// next call starts afresh.
+// The rows of the payloads before the first that does not decode, and that message's
+// index (-1 when every message decoded) and error.
+struct DecodedPrefix {
+  std::shared_ptr<arrow::RecordBatch> batch;
+  int64_t failed = -1;
+  Status error;
+};
+
+// Decodes the payloads into `decoder` up to the first that fails (a failed message
+// appends nothing), and returns the rows before it as one batch.
+Result<DecodedPrefix> DecodePrefix(Decoder* decoder, const Payloads& payloads,
+                                   const char* codec) {
+  DecodedPrefix result;
+  for (size_t i = 0; i < payloads.views.size(); ++i) {
+    Status status = payloads.nulls[i]
+                        ? Status::Invalid(codec, ": the message is null (no value)")
+                        : decoder->Append(payloads.views[i]).status();
+    if (!status.ok()) {
+      result.failed = static_cast<int64_t>(i);
+      // Each error names the codec once: the Avro codec's own messages already do.
+      const std::string_view prefix = codec;
+      result.error = status.message().compare(0, prefix.size(), prefix) == 0
+                         ? status
+                         : status.WithMessage(codec, ": ", status.message());
+      break;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(result.batch, decoder->Flush());
+  return result;
+}
+
+// Decodes every payload and returns the rows as one batch. An error names the
+// message's index; the rows of the messages before it are dropped.
 Result<std::shared_ptr<arrow::RecordBatch>> DecodeAll(Decoder* decoder,
                                                       const Payloads& payloads,
                                                       const char* codec) {
-  for (size_t i = 0; i < payloads.views.size(); ++i) {
-    Status status;
-    if (payloads.nulls[i]) {
-      status = Status::Invalid(codec, ": the message is null (no value)");
-    } else {
-      status = decoder->Append(payloads.views[i]).status();
-    }
-    if (!status.ok()) {
-      (void)decoder->Flush();
-      // Each error names the codec once: the Avro codec's own messages already do.
-      const std::string_view prefix = codec;
-      if (status.message().compare(0, prefix.size(), prefix) == 0) {
-        return status.WithMessage("message ", i, ": ", status.message());
-      }
-      return status.WithMessage("message ", i, ": ", codec, ": ", status.message());
-    }
+  ARROW_ASSIGN_OR_RAISE(DecodedPrefix prefix, DecodePrefix(decoder, payloads, codec));
+  if (prefix.failed >= 0) {
+    return prefix.error.WithMessage("message ", prefix.failed, ": ",
+                                    prefix.error.message());
   }
-  return decoder->Flush();
+  return prefix.batch;
 }
 
 // `caller` names the method in errors ("AvroCodec.decode").
 Payloads PayloadsOf(nb::handle messages, const char* caller) {
-  return nb::hasattr(messages, "__arrow_c_array__") ? PayloadsFromArrow(messages, caller)
-                                                    : PayloadsFromSequence(messages, caller);
+  return nb::hasattr(messages, "__arrow_c_array__")
+             ? PayloadsFromArrow(messages, caller)
+             : PayloadsFromSequence(messages, caller);
 }
 
 // A codec's decode(messages): the payloads are gathered with the GIL, decoded without
@@ -246,6 +265,23 @@ nb::object DecodeToPyArrow(Decoder* decoder, std::mutex* mutex, nb::handle messa
   return ToPyArrowBatch(ValueOrThrow(std::move(batch)));
 }
 
+// A codec's decode_prefix(messages): (batch, None) when every message decoded, else
+// (the batch of the messages before the first that failed, (its index, its error)).
+nb::object DecodePrefixToPyArrow(Decoder* decoder, std::mutex* mutex, nb::handle messages,
+                                 const char* caller, const char* codec) {
+  Payloads payloads = PayloadsOf(messages, caller);
+  Result<DecodedPrefix> result;
+  {
+    nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(*mutex);
+    result = DecodePrefix(decoder, payloads, codec);
+  }
+  DecodedPrefix prefix = ValueOrThrow(std::move(result));
+  nb::object batch = ToPyArrowBatch(prefix.batch);
+  if (prefix.failed < 0) return nb::make_tuple(batch, nb::none());
+  return nb::make_tuple(batch, nb::make_tuple(prefix.failed, prefix.error.message()));
+}
+
 class AvroCodec {
  public:
   AvroCodec(nb::object schema, std::optional<std::string> writer_schema,
@@ -254,8 +290,8 @@ class AvroCodec {
     if (schema_id && (*schema_id < 0 || *schema_id > INT32_MAX)) {
       throw nb::value_error("avro: schema_id must be between 0 and 2^31 - 1");
     }
-    options_.framing = registry_url || schema_id ? AvroFraming::kConfluent
-                                                 : AvroFraming::kPlain;
+    options_.framing =
+        registry_url || schema_id ? AvroFraming::kConfluent : AvroFraming::kPlain;
     options_.schema_registry_url = registry_url.value_or("");
     options_.subject = subject.value_or("");
     if (schema_id) options_.schema_id = static_cast<int32_t>(*schema_id);
@@ -266,10 +302,10 @@ class AvroCodec {
         throw nb::type_error(
             "avro: pass the Avro schema as `schema` or as `writer_schema`, not both");
       }
-      writer = nb::isinstance<nb::str>(schema)
-                   ? nb::cast<std::string>(schema)
-                   : nb::cast<std::string>(
-                         nb::module_::import_("json").attr("dumps")(schema));
+      writer =
+          nb::isinstance<nb::str>(schema)
+              ? nb::cast<std::string>(schema)
+              : nb::cast<std::string>(nb::module_::import_("json").attr("dumps")(schema));
     } else if (!schema.is_none()) {
       schema_ = ValueOrThrow(ImportSchema(schema));
     } else if (registry_url && !writer_schema) {
@@ -292,7 +328,8 @@ class AvroCodec {
     } else if (!writer_schema) {
       throw nb::value_error(
           "avro: the codec needs a schema: a pyarrow schema or an Avro record schema "
-          "(JSON text or dict), or a registry_url and subject to read the latest one from");
+          "(JSON text or dict), or a registry_url and subject to read the latest one "
+          "from");
     }
 
     if (!writer.empty()) {
@@ -316,6 +353,11 @@ class AvroCodec {
   nb::object Decode(nb::handle messages) {
     return DecodeToPyArrow(decoder_.get(), &decoder_mutex_, messages, "AvroCodec.decode",
                            "avro");
+  }
+
+  nb::object DecodePrefix(nb::handle messages) {
+    return DecodePrefixToPyArrow(decoder_.get(), &decoder_mutex_, messages,
+                                 "AvroCodec.decode_prefix", "avro");
   }
 
   nb::list Encode(nb::handle rows) {
@@ -387,6 +429,11 @@ class JsonCodec {
     return DecodeToPyArrow(decoder_.get(), &mutex_, messages, "JsonCodec.decode", "json");
   }
 
+  nb::object DecodePrefix(nb::handle messages) {
+    return DecodePrefixToPyArrow(decoder_.get(), &mutex_, messages,
+                                 "JsonCodec.decode_prefix", "json");
+  }
+
   nb::object schema() const { return ToPyArrowSchema(schema_); }
 
  private:
@@ -398,33 +445,42 @@ class JsonCodec {
 }  // namespace
 
 void InitializeCodecs(nb::module_& module) {
-  nb::class_<JsonCodec>(module, "JsonCodec",
-                        "The engine's JSON codec: decode(messages) -> pyarrow.RecordBatch "
-                        "of the schema, one row per message.")
+  nb::class_<JsonCodec>(
+      module, "JsonCodec",
+      "The engine's JSON codec: decode(messages) -> pyarrow.RecordBatch "
+      "of the schema, one row per message.")
       .def(nb::init<nb::handle>(), nb::arg("schema"),
            "schema: the pyarrow schema of the rows (fields by name; dotted names read "
            "nested members).")
       .def("decode", &JsonCodec::Decode, nb::arg("messages"),
            "Decodes a list of bytes (or a pyarrow binary array) into one RecordBatch; "
            "errors name the message index, and the field when a value does not convert.")
+      .def("decode_prefix", &JsonCodec::DecodePrefix, nb::arg("messages"),
+           "Decodes messages up to the first that fails: (batch, None) when all decode, "
+           "else (the batch of the messages before it, (its index, its error)).")
       .def_prop_ro("schema", &JsonCodec::schema);
 
-  nb::class_<AvroCodec>(module, "AvroCodec",
-                        "The engine's Avro codec: decode(messages) -> pyarrow.RecordBatch, "
-                        "encode(batch) -> list[bytes].")
-      .def(nb::init<nb::object, std::optional<std::string>, std::optional<std::string>,
-                    std::optional<int64_t>, std::optional<std::string>>(),
-           nb::arg("schema").none() = nb::none(),
-           nb::arg("writer_schema").none() = nb::none(),
-           nb::arg("registry_url").none() = nb::none(),
-           nb::arg("schema_id").none() = nb::none(),
-           nb::arg("subject").none() = nb::none(),
-           "schema: a pyarrow schema (the columns) or an Avro record schema (JSON text or "
-           "dict). Without registry_url and schema_id, messages are plain Avro binary; "
-           "with either, the Confluent wire format.")
+  nb::class_<AvroCodec>(
+      module, "AvroCodec",
+      "The engine's Avro codec: decode(messages) -> pyarrow.RecordBatch, "
+      "encode(batch) -> list[bytes].")
+      .def(
+          nb::init<nb::object, std::optional<std::string>, std::optional<std::string>,
+                   std::optional<int64_t>, std::optional<std::string>>(),
+          nb::arg("schema").none() = nb::none(),
+          nb::arg("writer_schema").none() = nb::none(),
+          nb::arg("registry_url").none() = nb::none(),
+          nb::arg("schema_id").none() = nb::none(),
+          nb::arg("subject").none() = nb::none(),
+          "schema: a pyarrow schema (the columns) or an Avro record schema (JSON text or "
+          "dict). Without registry_url and schema_id, messages are plain Avro binary; "
+          "with either, the Confluent wire format.")
       .def("decode", &AvroCodec::Decode, nb::arg("messages"),
            "Decodes a list of bytes (or a pyarrow binary array) into one RecordBatch; "
            "errors name the message index and the field.")
+      .def("decode_prefix", &AvroCodec::DecodePrefix, nb::arg("messages"),
+           "Decodes messages up to the first that fails: (batch, None) when all decode, "
+           "else (the batch of the messages before it, (its index, its error)).")
       .def("encode", &AvroCodec::Encode, nb::arg("batch"),
            "Encodes a RecordBatch of the codec's schema: one message per row.")
       .def_prop_ro("schema", &AvroCodec::schema)

@@ -168,3 +168,20 @@ def test_skip_names_a_key_that_does_not_decode(caplog):
         app.run(until_idle=True)
     assert got == [("a", 0), ("c", 2)]
     assert "partition 0 offset 1: cannot decode the key" in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["values", "codec_batches"])
+def test_skip_on_an_avro_topic(mode):
+    # Avro polls decode in one codec call, which reports the first bad message's index.
+    app = sb.App(f"skip-avro-{mode}")
+    topic = app.topic("events", value_serializer="avro", schema=SCHEMA)
+    good = [topic.value_serializer.dumps({"id": i}) for i in range(6)]
+    # A long whose varint never ends is not Avro.
+    values = good[:2] + [b"\xff" * 11] + good[2:5] + [b"\x80"] + good[5:]
+    topic._backend.append(0, [None] * len(values), values, [0] * len(values))
+    got = []
+    agent = collector(app, topic, mode, got, on_bad_record="skip")
+    app.run(until_idle=True)
+    assert got == list(range(6))
+    assert agent.bad_records == 2 and agent.restarts == 0
+    assert agent.processed_positions == {0: len(values)}
