@@ -27,25 +27,28 @@ and an account seen for the first time is read from it, so a restarted worker go
 from the checkpoint's histories, and the per-transaction rules can take over the same
 table. A checker is the only writer of its accounts' histories (one per agent
 instance: a topic keyed by account gives each instance its own accounts). A batch that
-raises leaves the table as the batch before left it but the checker's columns half
-updated: the agent's restart makes a new checker, as `detect` in fraud_app.py does.
+raises (a transaction the rules cannot take, such as a city without coordinates) leaves
+the table as the batch before left it but the checker's columns half updated: make a
+new checker, and take that batch one transaction at a time (`check_each`), so that only
+the transactions that raise are passed over, as `detect` in fraud_app.py does.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Dict, List, MutableMapping, Optional
+from typing import Any, Callable, Dict, List, MutableMapping, Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraud_rules import (ANOMALY_MIN_EARLIER, ANOMALY_Z, GEO_WINDOW_MS, VELOCITY_MIN_EARLIER,
-                         VELOCITY_WINDOW_MS, anomaly_alert, check, geo_alert,
-                         velocity_alert)
+                         VELOCITY_WINDOW_MS, anomaly_alert, check, check_account,
+                         geo_alert, velocity_alert)
 
-# The columns the rules read; the alerts also carry transaction_id and currency.
+# The columns the rules read, never null, and those the alerts carry besides.
 REQUIRED = ("account_number", "timestamp_ms", "transaction_amount", "branch_city")
+ALERT_FIELDS = ("transaction_id", "currency")
 # Alert kinds in the order check() reports them for one transaction.
 _VELOCITY, _ANOMALY, _GEO = 0, 1, 2
 _KINDS = {"VELOCITY": _VELOCITY, "AMOUNT_ANOMALY": _ANOMALY, "GEO_IMPOSSIBLE": _GEO}
@@ -65,8 +68,9 @@ class BatchChecker:
         more accounts than memory; None keeps every account. `scalar_rows`: a level of at
         most this many transactions goes through fraud_rules.check itself, one at a
         time, which costs less than a vectorized step's fixed ~40 array operations."""
-        if width < 2:
-            raise ValueError(f"width must be at least 2, got {width}")
+        if width < 2 or capacity < 1:
+            raise ValueError(f"width must be at least 2 and capacity at least 1, got "
+                             f"width={width}, capacity={capacity}")
         if max_accounts is not None and (histories is None or max_accounts < 2):
             raise ValueError(f"max_accounts={max_accounts} needs histories (a table to "
                              f"read dropped accounts back from) and a bound of at least 2")
@@ -204,6 +208,10 @@ class BatchChecker:
         """The alerts of the batch's transactions, in order; updates the histories."""
         if batch.num_rows == 0:
             return []
+        missing = [name for name in REQUIRED + ALERT_FIELDS if name not in batch.schema.names]
+        if missing:
+            raise ValueError(f"the batch has no column {', '.join(missing)}: the rules read "
+                             f"{', '.join(REQUIRED)}, and alerts carry {', '.join(ALERT_FIELDS)}")
         for name in REQUIRED:
             column = batch.column(name)
             if column.null_count:
@@ -382,6 +390,20 @@ class BatchChecker:
             made.append(((row, kind), alert))
         made.sort(key=lambda item: item[0])
         return [alert for _, alert in made]
+
+
+def check_each(batch: pa.RecordBatch, histories: MutableMapping[Any, dict],
+               on_error: Callable[[dict, Exception], None]) -> List[dict]:
+    """The alerts of the batch's transactions one at a time (fraud_rules.check_account
+    on `histories`); a transaction that raises goes to `on_error(txn, error)` and
+    leaves its account's history as it was, as in the per-transaction agent."""
+    alerts = []
+    for txn in batch.to_pylist():
+        try:
+            alerts.extend(check_account(txn, histories))
+        except Exception as error:  # noqa: BLE001 - whatever the rules raise goes on_error
+            on_error(txn, error)
+    return alerts
 
 
 def _levels(slots: np.ndarray) -> List[np.ndarray]:

@@ -231,7 +231,10 @@ class AgentStream:
                 decoded, failure = _decode_columns(loads_columns, batch.column(1))
                 if decoded is not None:
                     await self._pass_gate()
-                    current_event.set([self.topic.name, partition, first])
+                    # The batch's last message: a batch the agent raised on counts as
+                    # processed as a whole, as a take() list does.
+                    current_event.set([self.topic.name, partition,
+                                       first + decoded.num_rows - 1])
                     yield decoded
                     self.positions[partition] = first + decoded.num_rows
                     if self._stopping.requested:
@@ -248,7 +251,7 @@ class AgentStream:
                     self.positions[partition] = first + i + 1
             elif values:
                 await self._pass_gate()
-                current_event.set([self.topic.name, partition, first])
+                current_event.set([self.topic.name, partition, first + len(values) - 1])
                 yield pa.RecordBatch.from_pylist(values, schema=self.topic.schema)
                 self.positions[partition] = first + len(values)
             if self._stopping.requested:

@@ -154,6 +154,29 @@ def test_supervision_restarts_crashed_agents_and_logs_the_name(caplog, strategy,
     assert dict(starts) == expected_starts
 
 
+@pytest.mark.parametrize("schema", [None, pa.schema([("n", pa.int64())])])
+def test_a_batch_agent_that_raises_passes_over_that_batch(caplog, schema):
+    # As a per-message agent passes over the message it raised on, a batch agent passes
+    # over the batch: one restart, not one per message of the batch.
+    app = sb.App("t")
+    topic = app.topic("t", schema=schema)
+    topic.send_many([{"n": i} for i in range(10)])
+    seen = []
+
+    @app.agent(topic)
+    async def sums(stream):
+        async for batch in stream.batches():
+            rows = batch.column("n").to_pylist()
+            seen.append(rows)
+            if 3 in rows:
+                raise RuntimeError("cannot take 3")
+
+    with caplog.at_level(logging.ERROR, logger="sabot.agents"):
+        app.run(until_idle=True)
+    assert seen == [list(range(10))]
+    assert sums.restarts == 1 and sums.processed_positions == {0: 10}
+
+
 def test_table_counts_and_dict_api():
     app = sb.App("t")
     clicks = app.topic("clicks", partitions=2)

@@ -8,10 +8,12 @@ import random
 import sys
 from collections import defaultdict
 
+import orjson
 import pyarrow as pa
 import pytest
 
 import sabot as sb
+from sabot.brokers import read_all
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 sys.path.insert(0, EXAMPLES)
@@ -178,3 +180,46 @@ def test_a_checker_that_drops_cold_accounts_reads_them_back_from_the_table(seed)
 def test_max_accounts_needs_a_table():
     with pytest.raises(ValueError, match="max_accounts=10 needs histories"):
         BatchChecker(max_accounts=10)
+
+
+def test_the_demo_agent_passes_over_only_the_transactions_the_rules_cannot_take(capsys):
+    # Two transactions in a city without coordinates raise in GEO_IMPOSSIBLE's message
+    # (as check() does): the demo's agent takes their batch one transaction at a time,
+    # so only they are passed over, counted and named.
+    import fraud_app
+
+    rng = random.Random(5)
+    transactions = random_transactions(rng, 400, accounts=6)
+    for i in (57, 230):
+        transactions[i] = dict(transactions[i], branch_city="Atlantis")
+    histories = defaultdict(new_history)
+    expected, rejected = [], []
+    for t in transactions:
+        try:
+            expected.extend(check(t, histories[t["account_number"]]))
+        except KeyError:
+            rejected.append(t["transaction_id"])
+    assert len(rejected) >= 2  # the Atlantis transactions and the next of their account
+    fraud_app.transactions.send_many(transactions,
+                                     keys=[t["account_number"] for t in transactions])
+    fraud_app.stats["print_limit"] = 0
+    fraud_app.app.run(until_idle=True)
+    alerts = [orjson.loads(v) for batch in read_all(fraud_app.alerts._backend, 1)
+              for v in batch.column(1).to_pylist()]
+    # Per account in order (the topic's partitions interleave accounts).
+    by_account = lambda alerts: sorted(alerts, key=lambda a: a["account_number"])  # noqa: E731
+    assert by_account(alerts) == by_account(expected)
+    assert fraud_app.stats["rejected"] == len(rejected)
+    err = capsys.readouterr().err
+    assert all(f"REJECTED transaction {tid!r}" in err for tid in rejected)
+
+
+def test_a_batch_without_a_column_the_alerts_carry_is_refused():
+    batch = pa.RecordBatch.from_pylist(
+        [{"transaction_id": "T1", "account_number": 1, "transaction_amount": 5.0,
+          "branch_city": "Paris", "timestamp_ms": T0}],
+        schema=pa.schema([f for f in SCHEMA if f.name != "currency"]))
+    with pytest.raises(ValueError, match="the batch has no column currency"):
+        BatchChecker().check(batch)
+    with pytest.raises(ValueError, match="capacity at least 1"):
+        BatchChecker(capacity=0)
