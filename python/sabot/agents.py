@@ -40,6 +40,9 @@ logger = logging.getLogger("sabot.agents")
 
 SUPERVISOR_STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 BAD_RECORD_POLICIES = ("fail", "skip", "dead_letter")
+# The most of an undecodable value a dead letter carries: with base64's third more and
+# JSON escaping the letter stays under Kafka's default 1 MB message limit.
+DEAD_LETTER_VALUE_BYTES = 256 * 1024
 
 # The message an agent is processing: [topic name, partition, offset]. Tables place keys
 # in the partition of the message that wrote them. Streams of values set one list per
@@ -429,8 +432,9 @@ class Agent:
         and logged, and under dead_letter appended to that topic (waiting for Kafka's
         acknowledgement, so that it is kept before the message counts as processed) as
         JSON {"agent", "topic", "partition", "offset", "reason", "key", "value"}, bytes
-        that are not UTF-8 as "key_base64" / "value_base64"; the message's key stays
-        its key."""
+        that are not UTF-8 as "key_base64" / "value_base64", a value over 256 KiB cut
+        to that with "value_bytes" (its size) and "value_truncated"; the message's key
+        stays its key."""
         self.bad_records += 1
         reason = f"cannot decode the {what}: {error}"
         logger.warning("agent %s: topic '%s' partition %d offset %d: %s; %s", self.name,
@@ -441,6 +445,12 @@ class Agent:
             return
         letter = {"agent": self.name, "topic": self.topic.name, "partition": partition,
                   "offset": offset, "reason": reason}
+        if value is not None and len(value) > DEAD_LETTER_VALUE_BYTES:
+            # Kept whole the letter would outgrow the broker's message limit (1 MB by
+            # default) and could never be written: its start and its size instead.
+            letter["value_bytes"] = len(value)
+            letter["value_truncated"] = True
+            value = value[:DEAD_LETTER_VALUE_BYTES]
         for field, data in (("key", key), ("value", value)):
             try:
                 letter[field] = None if data is None else data.decode("utf-8")

@@ -107,10 +107,12 @@ def _flush(writer) -> None:
         raise DeliveryError(str(error)) from error
 
 
-def _produce(send, *args):
+def _produce(writer, send, *args):
     try:
         return send(*args)
     except OSError as error:
+        if writer.delivery_error() is None:
+            raise  # refused before sending (a message too large, ...): nothing was lost
         # The writer refuses new messages once an earlier one was not delivered.
         raise DeliveryError(str(error)) from error
 
@@ -129,15 +131,15 @@ class KafkaBackend:
         """Sends the messages in one call, waits until they are delivered and returns
         the offset of the first (-1 for none)."""
         writer = self._writer_source()
-        first = _produce(writer.produce_many, self._name, partition, keys, values,
+        first = _produce(writer, writer.produce_many, self._name, partition, keys, values,
                          timestamps)
         _flush(writer)
         return first.offset if first is not None else -1
 
     def produce(self, partition: int, key: Optional[bytes], value: bytes, timestamp: int):
         """Queues one message without waiting (see flush)."""
-        return _produce(self._writer_source().produce, self._name, partition, key, value,
-                        timestamp)
+        writer = self._writer_source()
+        return _produce(writer, writer.produce, self._name, partition, key, value, timestamp)
 
     def end_offsets(self) -> List[int]:
         return _sabot.kafka_end_offsets(self._hosts, self._name)

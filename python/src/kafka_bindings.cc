@@ -120,6 +120,15 @@ void InitializeKafka(nb::module_& module) {
           "timestamps in ms); returns the first message's delivery (None if there are "
           "none), complete after flush(), which also reports the others' errors.")
       .def(
+          "delivery_error",
+          [](KafkaMessageWriter& writer) -> std::optional<std::string> {
+            Status status = writer.FirstError();
+            if (status.ok()) return std::nullopt;
+            return status.message();
+          },
+          "The error of the first message that was not delivered (None if none); once "
+          "set, produce, produce_many and flush fail with it.")
+      .def(
           "flush",
           [](KafkaMessageWriter& writer, double timeout_seconds) {
             ThrowIfError(WithoutGil<Status>([&] {

@@ -185,3 +185,20 @@ def test_skip_on_an_avro_topic(mode):
     assert got == list(range(6))
     assert agent.bad_records == 2 and agent.restarts == 0
     assert agent.processed_positions == {0: len(values)}
+
+
+def test_a_dead_letter_carries_the_start_of_a_huge_value_and_its_size():
+    app = sb.App("dead-letter-huge")
+    topic = app.topic("events")
+    letters = app.topic("events-bad", value_serializer="raw")
+    huge = b"{" + b"x" * 2_000_000
+    topic._backend.append(0, [None, None], [huge, b'{"id": 1}'], [0, 0])
+    got = []
+    collector(app, topic, "values", got, on_bad_record="dead_letter", dead_letter=letters)
+    app.run(until_idle=True)
+    assert got == [1]
+    [stored] = [v for batch in read_all(letters._backend, 1) for v in batch.column(1).to_pylist()]
+    letter = orjson.loads(stored)
+    assert len(stored) < 1_000_000
+    assert letter["value_truncated"] is True and letter["value_bytes"] == len(huge)
+    assert letter["value"] == huge[:256 * 1024].decode()

@@ -250,3 +250,15 @@ def test_dead_letters_on_kafka(kafka_bootstrap):
     assert [(d["partition"], d["offset"]) for d in stored] == [(0, 1), (0, 3), (1, 1), (1, 3)]
     assert stored[0]["value"] == "{oops" and stored[0]["topic"] == source.name
     assert stored[1]["value_base64"] == "/w=="
+
+
+def test_a_message_the_producer_refuses_is_not_a_loss(kafka_bootstrap):
+    # Refused before it was sent (over the producer's 1 MB limit): an error for this
+    # send only, not a DeliveryError that would stop the worker.
+    app = sb.App(unique("too-large"), broker=f"kafka://{kafka_bootstrap}")
+    topic = app.topic(unique("too-large"), partitions=1)
+    with pytest.raises(OSError) as raised:
+        topic.send_sync({"blob": "x" * 2_000_000})
+    assert not isinstance(raised.value, sb.DeliveryError)
+    topic.send_sync({"small": 1})
+    assert topic.end_offsets() == [1]

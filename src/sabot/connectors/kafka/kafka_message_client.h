@@ -94,10 +94,12 @@ class KafkaMessageWriter {
   /// fails with that error: callers must not count anything sent since as delivered.
   Status Flush(int64_t timeout_ms);
 
+  /// The error of the first message that was not delivered as far as delivery reports
+  /// have been served (an IOError), or OK; does not wait.
+  Status FirstError();
+
  private:
   KafkaMessageWriter() = default;
-  // The error of the first message that was not delivered, as a Status.
-  Status FirstError();
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*);
   // Queues one message, waiting while librdkafka's local queue is full; `opaque` (may
   // be null) receives the delivery report.
