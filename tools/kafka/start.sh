@@ -55,7 +55,15 @@ group.initial.rebalance.delay.ms=0
 transaction.abort.timed.out.transaction.cleanup.interval.ms=5000
 PROPS
   echo "127.0.0.1:$port" > "$dir/bootstrap"
-  cluster_id=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  # Not starting with "-", which the storage tool would take for an option (1 in 64 of
+  # random ids; Kafka's own random-uuid draws again for the same reason).
+  cluster_id=$(python3 -c '
+import base64, uuid
+while True:
+    text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not text.startswith("-"):
+        print(text)
+        break')
   "${java_cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
     -c "$dir/server.properties" > "$dir/format.log" 2>&1 \
     || { cat "$dir/format.log" >&2; exit 1; }
