@@ -119,9 +119,8 @@ class BatchChecker:
     def _admit(self, account: Any) -> int:
         stored = self.histories.get(account) if self.histories is not None else None
         if self._free:
+            # A dropped account's slot, back to the state of a new one (see _grow).
             slot = self._free.pop()
-            self._accounts[slot] = account
-            self._stored[slot] = {}
             self._count[slot] = 0
             self._mean[slot] = self._m2[slot] = 0.0
             self._city[slot] = _NO_CITY
@@ -130,12 +129,13 @@ class BatchChecker:
             slot = len(self._accounts)
             if slot == len(self._count):
                 self._grow()
-            self._accounts.append(account)
-            self._stored.append({})
+            self._accounts.append(None)
+            self._stored.append(None)
+        self._accounts[slot] = account
         self._slot_of[account] = slot
+        self._stored[slot] = {} if stored is None else stored
         if stored is not None:
             self._load(slot, stored)
-            self._stored[slot] = stored
         return slot
 
     def _drop_cold(self) -> None:
@@ -258,8 +258,9 @@ class BatchChecker:
                 self._ts[slots].tolist(), self._recent_len[slots].tolist(),
                 recent[slots, 0].tolist()):
             history = stored[slot]
-            history["recent"] = [first] if length == 1 else list(wide[slot]) \
-                if slot in wide else recent[slot, :length].tolist()
+            # A wide window's timestamps are in self._wide, whatever _recent_len says.
+            history["recent"] = list(wide[slot]) if slot in wide else [first] \
+                if length == 1 else recent[slot, :length].tolist()
             history["count"] = count
             history["mean"] = mean
             history["m2"] = m2

@@ -64,7 +64,6 @@ class MemoryBackend:
     def append(self, partition: int, keys: list, values: list, timestamps: list) -> int:
         return self._log.append(partition, keys, values, timestamps)
 
-
     def end_offsets(self) -> List[int]:
         return [self._log.end_offset(p) for p in range(self._log.partitions)]
 

@@ -444,6 +444,10 @@ class JsonCodec {
 
 }  // namespace
 
+constexpr const char* kDecodePrefixDoc =
+    "Decodes messages up to the first that fails: (batch, None) when all decode, else "
+    "(the batch of the messages before it, (its index, its error)).";
+
 void InitializeCodecs(nb::module_& module) {
   nb::class_<JsonCodec>(
       module, "JsonCodec",
@@ -456,8 +460,7 @@ void InitializeCodecs(nb::module_& module) {
            "Decodes a list of bytes (or a pyarrow binary array) into one RecordBatch; "
            "errors name the message index, and the field when a value does not convert.")
       .def("decode_prefix", &JsonCodec::DecodePrefix, nb::arg("messages"),
-           "Decodes messages up to the first that fails: (batch, None) when all decode, "
-           "else (the batch of the messages before it, (its index, its error)).")
+           kDecodePrefixDoc)
       .def_prop_ro("schema", &JsonCodec::schema);
 
   nb::class_<AvroCodec>(
@@ -479,8 +482,7 @@ void InitializeCodecs(nb::module_& module) {
            "Decodes a list of bytes (or a pyarrow binary array) into one RecordBatch; "
            "errors name the message index and the field.")
       .def("decode_prefix", &AvroCodec::DecodePrefix, nb::arg("messages"),
-           "Decodes messages up to the first that fails: (batch, None) when all decode, "
-           "else (the batch of the messages before it, (its index, its error)).")
+           kDecodePrefixDoc)
       .def("encode", &AvroCodec::Encode, nb::arg("batch"),
            "Encodes a RecordBatch of the codec's schema: one message per row.")
       .def_prop_ro("schema", &AvroCodec::schema)
